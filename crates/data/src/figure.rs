@@ -1,0 +1,296 @@
+//! PNG figures of images: sample grids (with optional labels under the tiles) and filter
+//! grids (each filter contrast-normalised on its own).
+
+use std::path::Path;
+
+use anyhow::Context;
+use burn::tensor::Tensor;
+use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage};
+use plotters::prelude::*;
+
+use crate::transform::Scale;
+
+/// The font bundled for all text in figures (DejaVu Sans, see assets/), so figures look the
+/// same on every machine and need no system fonts.
+pub(crate) const FONT_FAMILY: &str = "sans-serif";
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Registers the bundled font with plotters, once per process.
+pub(crate) fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("the bundled font assets/DejaVuSans.ttf is valid"));
+    });
+}
+
+/// Layout of an image grid.
+#[derive(Clone, Debug)]
+pub struct GridOptions {
+    /// Tiles per row; rows follow from the number of images.
+    pub cols: usize,
+    /// Pixels between tiles and around the grid (before upscaling).
+    pub padding: u32,
+    /// Each image pixel becomes an `upscale x upscale` block.
+    pub upscale: u32,
+    /// The range of the input values: [0, 1] or [-1, 1]; values outside are clipped.
+    pub range: Scale,
+    /// One label per tile, drawn under it.
+    pub labels: Option<Vec<String>>,
+    /// Grey level of the padding.
+    pub background: u8,
+}
+
+impl Default for GridOptions {
+    fn default() -> Self {
+        Self {
+            cols: 10,
+            padding: 2,
+            upscale: 1,
+            range: Scale::ZeroOne,
+            labels: None,
+            background: 128,
+        }
+    }
+}
+
+/// Height in pixels of the strip under each tile that holds its label.
+const LABEL_HEIGHT: u32 = 14;
+
+/// Lays out `count` images of `height x width` values (row-major, one after another) in a grid.
+pub fn image_grid(values: &[f32], height: usize, width: usize, options: &GridOptions) -> RgbImage {
+    let per_image = height * width;
+    assert!(
+        per_image > 0 && values.len().is_multiple_of(per_image),
+        "values hold whole images"
+    );
+    assert!(
+        options.cols > 0 && options.upscale > 0,
+        "cols and upscale must be positive"
+    );
+    let count = values.len() / per_image;
+    if let Some(labels) = &options.labels {
+        assert_eq!(labels.len(), count, "one label per image");
+    }
+    let cols = options.cols.min(count.max(1));
+    let rows = count.div_ceil(cols).max(1);
+    let (up, pad) = (options.upscale, options.padding);
+    let tile_w = width as u32 * up;
+    let label_h = if options.labels.is_some() {
+        LABEL_HEIGHT.max(pad)
+    } else {
+        0
+    };
+    let tile_h = height as u32 * up + label_h;
+    let grid_w = cols as u32 * (tile_w + pad) + pad;
+    let grid_h = rows as u32 * (tile_h + pad) + pad;
+    let bg = options.background;
+    let mut img: RgbImage = ImageBuffer::from_pixel(grid_w, grid_h, Rgb([bg, bg, bg]));
+
+    for (i, tile) in values.chunks_exact(per_image).enumerate() {
+        let x0 = pad + (i % cols) as u32 * (tile_w + pad);
+        let y0 = pad + (i / cols) as u32 * (tile_h + pad);
+        for (p, &v) in tile.iter().enumerate() {
+            let grey = to_byte(options.range.to_unit(v));
+            let (r, c) = ((p / width) as u32, (p % width) as u32);
+            for dy in 0..up {
+                for dx in 0..up {
+                    img.put_pixel(x0 + c * up + dx, y0 + r * up + dy, Rgb([grey; 3]));
+                }
+            }
+        }
+    }
+    if let Some(labels) = &options.labels {
+        draw_labels(&mut img, labels, cols, (tile_w, tile_h, label_h, pad));
+    }
+    img
+}
+
+fn draw_labels(img: &mut RgbImage, labels: &[String], cols: usize, layout: (u32, u32, u32, u32)) {
+    let (tile_w, tile_h, label_h, pad) = layout;
+    register_font();
+    let (w, h) = img.dimensions();
+    {
+        let root = BitMapBackend::with_buffer(img.as_mut(), (w, h)).into_drawing_area();
+        let style = TextStyle::from((FONT_FAMILY, (label_h - 2) as f64).into_font())
+            .color(&WHITE)
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Top,
+            ));
+        for (i, label) in labels.iter().enumerate() {
+            let x = pad + (i % cols) as u32 * (tile_w + pad) + tile_w / 2;
+            let y = pad + (i / cols) as u32 * (tile_h + pad) + tile_h - label_h + 1;
+            root.draw_text(label, &style, (x as i32, y as i32))
+                .expect("drawing into a memory buffer cannot fail");
+        }
+        root.present()
+            .expect("presenting a memory buffer cannot fail");
+    }
+}
+
+fn to_byte(unit: f32) -> u8 {
+    (unit.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+/// Contrast-normalises each filter to [0, 1] on its own (min to 0, max to 1), so weak and
+/// strong filters are equally visible; a constant filter becomes mid-grey.
+pub fn normalise_filters(weights: &[f32], per_filter: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(weights.len());
+    for filter in weights.chunks_exact(per_filter) {
+        let (min, max) = filter
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let span = max - min;
+        out.extend(
+            filter
+                .iter()
+                .map(|&v| if span > 0.0 { (v - min) / span } else { 0.5 }),
+        );
+    }
+    out
+}
+
+/// A grid of filters, e.g. the rows of an RBM's `[hidden, 784]` weight matrix shown as 28x28
+/// images, each with its own contrast.
+pub fn filter_grid(
+    weights: &[f32],
+    height: usize,
+    width: usize,
+    options: &GridOptions,
+) -> RgbImage {
+    let normalised = normalise_filters(weights, height * width);
+    image_grid(
+        &normalised,
+        height,
+        width,
+        &GridOptions {
+            range: Scale::ZeroOne,
+            ..options.clone()
+        },
+    )
+}
+
+/// The values of a `[n, 784]` or `[n, 1, 28, 28]` tensor, for the grid functions.
+pub fn tensor_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("a float tensor converts to f32")
+}
+
+/// Writes a PNG, creating the parent folder and replacing any old file atomically.
+pub fn save_png(image: &RgbImage, path: &Path) -> anyhow::Result<()> {
+    crate::run::write_atomically(path, |file| {
+        image
+            .write_to(file, image::ImageFormat::Png)
+            .map_err(std::io::Error::other)
+    })
+    .with_context(|| format!("writing {}", path.display()))
+}
+
+/// A single greyscale image, e.g. one upscaled digit.
+pub fn grey_image(values: &[f32], height: usize, width: usize, range: Scale) -> GrayImage {
+    ImageBuffer::from_fn(width as u32, height as u32, |x, y| {
+        Luma([to_byte(
+            range.to_unit(values[y as usize * width + x as usize]),
+        )])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_size_and_pixels_follow_the_layout() {
+        // Three 2x3 images: all black, all white, a gradient in [-1, 1].
+        let mut values = vec![0.0; 6];
+        values.extend([1.0; 6]);
+        let options = GridOptions {
+            cols: 2,
+            padding: 1,
+            upscale: 2,
+            background: 77,
+            ..Default::default()
+        };
+        let img = image_grid(&values, 2, 3, &options);
+        // 2 columns of 6 px + 3 paddings; 1 row of 4 px + 2 paddings.
+        assert_eq!(img.dimensions(), (2 * 6 + 3, 4 + 2));
+        assert_eq!(img.get_pixel(0, 0).0, [77; 3]);
+        assert_eq!(img.get_pixel(1, 1).0, [0; 3]);
+        assert_eq!(img.get_pixel(6, 4).0, [0; 3]);
+        assert_eq!(img.get_pixel(8, 1).0, [255; 3]);
+
+        let minus_one_one = image_grid(
+            &[-1.0, 0.0, 1.0, 3.0],
+            1,
+            4,
+            &GridOptions {
+                padding: 0,
+                range: Scale::MinusOneOne,
+                ..Default::default()
+            },
+        );
+        let row: Vec<u8> = (0..4).map(|x| minus_one_one.get_pixel(x, 0).0[0]).collect();
+        assert_eq!(row, vec![0, 128, 255, 255]);
+    }
+
+    #[test]
+    fn a_saved_grid_decodes_to_the_same_pixels() {
+        let values: Vec<f32> = (0..100 * 784).map(|i| (i % 784) as f32 / 783.0).collect();
+        let img = image_grid(&values, 28, 28, &GridOptions::default());
+        assert_eq!(img.dimensions(), (10 * 30 + 2, 10 * 30 + 2));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/grid.png");
+        save_png(&img, &path).unwrap();
+        let decoded = image::open(&path).unwrap().to_rgb8();
+        assert_eq!(decoded, img);
+        // Last pixel of the first tile is the brightest.
+        assert_eq!(decoded.get_pixel(2 + 27, 2 + 27).0, [255; 3]);
+    }
+
+    #[test]
+    fn labels_add_a_strip_of_text_under_each_tile() {
+        let values = vec![0.0; 2 * 784];
+        let plain = image_grid(&values, 28, 28, &GridOptions::default());
+        let labelled = image_grid(
+            &values,
+            28,
+            28,
+            &GridOptions {
+                labels: Some(vec!["7".into(), "3".into()]),
+                background: 0,
+                ..Default::default()
+            },
+        );
+        assert_eq!(labelled.height(), plain.height() + LABEL_HEIGHT);
+        // Some white text pixels were drawn in the label strip of the first tile.
+        let strip_has_text = (2..30u32)
+            .flat_map(|x| (30..30 + LABEL_HEIGHT).map(move |y| (x, y)))
+            .any(|(x, y)| labelled.get_pixel(x, y).0[0] > 128);
+        assert!(strip_has_text);
+    }
+
+    #[test]
+    fn filters_are_normalised_one_by_one() {
+        let weights = [-0.01, 0.0, 0.01, 5.0, 10.0, 15.0, 3.0, 3.0, 3.0];
+        let n = normalise_filters(&weights, 3);
+        assert_eq!(n, vec![0.0, 0.5, 1.0, 0.0, 0.5, 1.0, 0.5, 0.5, 0.5]);
+        let img = filter_grid(
+            &weights,
+            1,
+            3,
+            &GridOptions {
+                cols: 3,
+                padding: 0,
+                ..Default::default()
+            },
+        );
+        assert_eq!(img.get_pixel(2, 0).0, [255; 3]);
+        assert_eq!(img.get_pixel(3, 0).0, [0; 3]);
+    }
+}

@@ -1,0 +1,30 @@
+//! genlab's core: everything the model crates share.
+//!
+//! - [`idx`], [`dataset`], [`locate`], [`download`]: the MNIST-like data sets, found,
+//!   verified and kept in memory as bytes;
+//! - [`transform`], [`batch`]: scaling, binarisation, inpainting masks, Burn batching;
+//! - [`backend`]: the `Device` chosen from the compiled-in features and `--backend`;
+//! - [`figure`], [`plot`]: PNG image grids, filter grids and line plots;
+//! - [`run`], [`progress`]: run records, checkpoints, resume, progress output.
+
+pub mod backend;
+pub mod batch;
+pub mod dataset;
+pub mod download;
+pub mod figure;
+pub mod idx;
+pub mod locate;
+pub mod plot;
+pub mod progress;
+pub mod run;
+pub mod transform;
+
+pub use backend::{Backend, BackendChoice, SelectedDevice, select_device};
+pub use batch::{ImageBatch, ImageBatcher, ImageItem, ImageTransform, epoch_batches};
+pub use dataset::{CLASSES, COLS, DataSetName, ImageSet, PIXELS, ROWS, Split};
+pub use locate::{DataError, Located, locate};
+pub use run::{Checkpointable, Run, RunOptions};
+pub use transform::{Binarise, Mask, Quadrant, Scale};
+
+#[cfg(all(test, not(feature = "flex")))]
+compile_error!("genlab's tests run on the flex backend: build them with `--features flex`");

@@ -1,0 +1,227 @@
+//! Line plots of training curves: several named series, axis labels, optional log-scale y.
+
+use std::path::Path;
+
+use image::RgbImage;
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::figure::{FONT_FAMILY, register_font, save_png};
+
+/// One named curve.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+impl Series {
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            name: name.into(),
+            points,
+        }
+    }
+}
+
+/// A line plot, rendered to a PNG.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinePlot {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// Log-scale y axis: non-positive values cannot be shown and are left out.
+    pub log_y: bool,
+    pub width: u32,
+    pub height: u32,
+    pub series: Vec<Series>,
+}
+
+impl LinePlot {
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            log_y: false,
+            width: 800,
+            height: 500,
+            series: Vec::new(),
+        }
+    }
+
+    pub fn log_y(mut self, log_y: bool) -> Self {
+        self.log_y = log_y;
+        self
+    }
+
+    pub fn with_series(mut self, series: Series) -> Self {
+        self.series.push(series);
+        self
+    }
+
+    /// The colour of the `i`-th series.
+    pub fn colour(i: usize) -> RGBColor {
+        let (r, g, b) = Palette99::pick(i).to_rgba().rgb();
+        RGBColor(r, g, b)
+    }
+
+    /// The plotted points of a series: log10 of y on a log axis, dropping what cannot be shown.
+    fn plotted(&self, series: &Series) -> Vec<(f64, f64)> {
+        series
+            .points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || *y > 0.0))
+            .map(|&(x, y)| (x, if self.log_y { y.log10() } else { y }))
+            .collect()
+    }
+
+    pub fn render(&self) -> anyhow::Result<RgbImage> {
+        register_font();
+        let mut buffer = vec![255u8; self.width as usize * self.height as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut buffer, (self.width, self.height))
+                .into_drawing_area();
+            root.fill(&WHITE)?;
+            let all: Vec<(f64, f64)> = self.series.iter().flat_map(|s| self.plotted(s)).collect();
+            let (x_range, y_range) = ranges(&all);
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.title, (FONT_FAMILY, 20))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(x_range, y_range)?;
+            let log_y = self.log_y;
+            let y_format = move |v: &f64| {
+                if log_y {
+                    format!("{:.3}", 10f64.powf(*v))
+                } else {
+                    format!("{v:.3}")
+                }
+            };
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_label)
+                .y_desc(if self.log_y {
+                    format!("{} (log scale)", self.y_label)
+                } else {
+                    self.y_label.clone()
+                })
+                .label_style((FONT_FAMILY, 13))
+                .axis_desc_style((FONT_FAMILY, 15))
+                .y_label_formatter(&y_format)
+                .draw()?;
+            for (i, series) in self.series.iter().enumerate() {
+                let colour = Self::colour(i);
+                chart
+                    .draw_series(LineSeries::new(
+                        self.plotted(series),
+                        colour.stroke_width(2),
+                    ))?
+                    .label(series.name.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                    });
+            }
+            if self.series.iter().any(|s| !s.name.is_empty()) {
+                chart
+                    .configure_series_labels()
+                    .label_font((FONT_FAMILY, 13))
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()?;
+            }
+            root.present()?;
+        }
+        Ok(RgbImage::from_raw(self.width, self.height, buffer)
+            .expect("buffer has the image's size"))
+    }
+
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        save_png(&self.render()?, path)
+    }
+}
+
+/// Axis ranges covering every point with a little margin; a unit range around a lone value.
+fn ranges(points: &[(f64, f64)]) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+    let span = |values: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        if !lo.is_finite() {
+            return 0.0..1.0;
+        }
+        if hi - lo < 1e-12 {
+            return lo - 0.5..hi + 0.5;
+        }
+        let margin = (hi - lo) * 0.05;
+        lo - margin..hi + margin
+    };
+    (
+        span(&mut points.iter().map(|p| p.0)),
+        span(&mut points.iter().map(|p| p.1)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count_colour(img: &RgbImage, colour: RGBColor) -> usize {
+        img.pixels()
+            .filter(|p| p.0 == [colour.0, colour.1, colour.2])
+            .count()
+    }
+
+    #[test]
+    fn renders_every_series_in_its_colour_at_the_requested_size() {
+        let plot = LinePlot::new("loss", "epoch", "nats")
+            .with_series(Series::new(
+                "train",
+                (0..20).map(|i| (i as f64, 100.0 - i as f64)).collect(),
+            ))
+            .with_series(Series::new(
+                "test",
+                (0..20).map(|i| (i as f64, 90.0 - 0.5 * i as f64)).collect(),
+            ));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curve.png");
+        plot.save(&path).unwrap();
+        let img = image::open(&path).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (800, 500));
+        assert!(count_colour(&img, LinePlot::colour(0)) > 200);
+        assert!(count_colour(&img, LinePlot::colour(1)) > 200);
+        // Text (title, ticks, labels) was drawn: dark pixels outside the lines.
+        assert!(
+            img.pixels()
+                .filter(|p| p.0[0] < 60 && p.0[1] < 60 && p.0[2] < 60)
+                .count()
+                > 500
+        );
+    }
+
+    #[test]
+    fn log_scale_drops_non_positive_values_and_straightens_exponentials() {
+        let points: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, 10f64.powi(i))).collect();
+        let mut with_zero = points.clone();
+        with_zero.push((10.0, 0.0));
+        let plot = LinePlot::new("decay", "step", "value")
+            .log_y(true)
+            .with_series(Series::new("exp", with_zero));
+        let plotted = plot.plotted(&plot.series[0]);
+        assert_eq!(plotted.len(), 10);
+        assert!(plotted.iter().all(|(x, y)| (x - y).abs() < 1e-12));
+        let img = plot.render().unwrap();
+        assert!(count_colour(&img, LinePlot::colour(0)) > 200);
+    }
+
+    #[test]
+    fn an_empty_plot_still_renders() {
+        let img = LinePlot::new("nothing yet", "x", "y").render().unwrap();
+        assert_eq!(img.dimensions(), (800, 500));
+    }
+}

@@ -1,0 +1,223 @@
+//! `cargo xtask`: the project's tasks.
+//!
+//! - `all`: the main job: checks the data, runs every experiment, writes `reports/`;
+//! - `data-info`: where each data set was found and its statistics;
+//! - `fetch-data <set>`: downloads a data set into `data/<set>/`, verified.
+
+mod gpu;
+mod questions;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use data::figure::{GridOptions, image_grid, save_png};
+use data::{BackendChoice, DataSetName, ImageSet, Split};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "genlab's tasks: experiments, report, data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the data, run every experiment and write reports/REPORT.md with its figures.
+    All {
+        /// Small CI-sized experiments instead of the full ones.
+        #[arg(long)]
+        quick: bool,
+        /// Backend of the experiments: `auto` takes a GPU when the machine has one and
+        /// otherwise builds the model crates CPU-only.
+        #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+        backend: BackendChoice,
+        /// Folder holding the data sets (also GENLAB_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Where the report and its figures go.
+        #[arg(long, default_value = "reports")]
+        reports_dir: PathBuf,
+    },
+    /// Show where each data set was found, its counts per label and checksums.
+    DataInfo {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Download a data set from its upstream mirrors into data/<set>/, verifying every file.
+    FetchData {
+        #[arg(value_enum)]
+        set: DataSetName,
+        /// Folder to write into (default: the workspace's data/<set>/).
+        #[arg(long)]
+        dest: Option<PathBuf>,
+        /// Base URL to download from instead of the upstream mirrors (repeatable).
+        #[arg(long)]
+        mirror: Vec<String>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::All {
+            quick,
+            backend,
+            data_dir,
+            reports_dir,
+        } => all(quick, backend, data_dir.as_deref(), &reports_dir),
+        Command::DataInfo { data_dir } => data_info(data_dir.as_deref()),
+        Command::FetchData { set, dest, mirror } => fetch_data(set, dest, mirror),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn all(
+    quick: bool,
+    backend: BackendChoice,
+    data_dir: Option<&Path>,
+    reports: &Path,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let plan = gpu::plan(backend, &gpu::GpuProbe::system());
+    eprintln!("backend: {}", plan.reason);
+
+    eprintln!("checking the data ...");
+    let train = ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?;
+    let test = ImageSet::load(DataSetName::Mnist, Split::Test, data_dir)?;
+    let located = data::locate(DataSetName::Mnist, data_dir)?;
+    let data_lines = vec![format!(
+        "MNIST: {} training and {} test images, checksums verified, from {} ({})",
+        train.len(),
+        test.len(),
+        located.dir.display(),
+        located.origin
+    )];
+
+    let figures = reports.join("figures");
+    let grid_path = figures.join("mnist-train-grid.png");
+    let first: Vec<f32> = train.pixels()[..100 * data::PIXELS]
+        .iter()
+        .map(|&p| p as f32 / 255.0)
+        .collect();
+    let labels = (0..100).map(|i| train.label(i).to_string()).collect();
+    let grid = image_grid(
+        &first,
+        data::ROWS,
+        data::COLS,
+        &GridOptions {
+            upscale: 2,
+            labels: Some(labels),
+            ..Default::default()
+        },
+    );
+    save_png(&grid, &grid_path)?;
+    eprintln!("wrote {}", grid_path.display());
+
+    // Experiments register their answers here as the model crates land.
+    let answers: BTreeMap<String, report::Answer> = BTreeMap::new();
+
+    let preamble = report::Preamble {
+        mode: if quick { "quick".into() } else { "full".into() },
+        backend: plan.reason.clone(),
+        data: data_lines,
+        figures: vec![(
+            "The first 100 MNIST training digits with their labels".into(),
+            "figures/mnist-train-grid.png".into(),
+        )],
+    };
+    let text = report::render(&questions::all(), &preamble, &answers);
+    let report_path = reports.join("REPORT.md");
+    data::run::write_atomically(&report_path, |f| {
+        std::io::Write::write_all(f, text.as_bytes())
+    })
+    .with_context(|| format!("writing {}", report_path.display()))?;
+    eprintln!(
+        "wrote {} ({} questions, {} answered) in {:.1}s",
+        report_path.display(),
+        questions::all().len(),
+        answers.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn data_info(data_dir: Option<&Path>) -> anyhow::Result<()> {
+    for name in DataSetName::ALL {
+        println!("{name}");
+        let located = match data::locate(name, data_dir) {
+            Ok(located) => located,
+            Err(err) => {
+                println!("  {}", err.to_string().replace('\n', "\n  "));
+                continue;
+            }
+        };
+        println!(
+            "  found in {} (via {})",
+            located.dir.display(),
+            located.origin
+        );
+        for split in [Split::Train, Split::Test] {
+            let set = ImageSet::load_from(&located, split)
+                .with_context(|| format!("loading {name} {}", split.name()))?;
+            let counts: Vec<String> = set.label_counts().iter().map(ToString::to_string).collect();
+            println!(
+                "  {:<5} {} images, checksums OK, mean intensity {:.4}",
+                split.name(),
+                set.len(),
+                set.mean_intensity()
+            );
+            println!("        per label: {}", counts.join(" "));
+        }
+        println!("  classes: {}", name.class_names().join(", "));
+    }
+    Ok(())
+}
+
+fn fetch_data(set: DataSetName, dest: Option<PathBuf>, mirrors: Vec<String>) -> anyhow::Result<()> {
+    let dest = dest.unwrap_or_else(|| data::locate::workspace_data_dir().join(set.dir_name()));
+    let mirrors = if mirrors.is_empty() {
+        set.mirrors().iter().map(ToString::to_string).collect()
+    } else {
+        mirrors
+    };
+    match data::download::fetch_set(set, &dest, &mirrors) {
+        Ok(written) if written.is_empty() => {
+            println!("{set} is already in {} and verified", dest.display());
+            Ok(())
+        }
+        Ok(written) => {
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Err(err @ data::download::DownloadError::Unreachable { .. }) => {
+            let searched: Vec<String> = data::locate::candidates(set, None)
+                .into_iter()
+                .map(|(dir, _)| format!("  - {}", dir.display()))
+                .collect();
+            let debian = set
+                .debian_package()
+                .map(|(package, dir)| {
+                    format!("\nOn Debian: `sudo apt install {package}` installs it in {dir}.")
+                })
+                .unwrap_or_default();
+            anyhow::bail!(
+                "{err}\nThis machine seems to be offline. {set} was not found locally either; looked in:\n{}{debian}\n\
+                 Or copy its four IDX files into a folder and pass --data-dir / GENLAB_DATA_DIR.",
+                searched.join("\n")
+            )
+        }
+        Err(err) => Err(err.into()),
+    }
+}

@@ -2,8 +2,10 @@
 //!
 //! - `all`: the main job: checks the data, runs every experiment, writes `reports/`;
 //! - `data-info`: where each data set was found and its statistics;
-//! - `fetch-data <set>`: downloads a data set into `data/<set>/`, verified.
+//! - `fetch-data <set>`: downloads a data set into `data/<set>/`, verified;
+//! - `bench gemm`: throughput of the models' matrix products on a backend.
 
+mod bench;
 mod gpu;
 mod questions;
 mod report;
@@ -61,6 +63,25 @@ enum Command {
         #[arg(long)]
         mirror: Vec<String>,
     },
+    /// Benchmarks on the chosen backend (run on an otherwise idle machine).
+    Bench {
+        #[arg(value_enum)]
+        target: BenchTarget,
+        /// xtask itself is built CPU-only: `flex` (or `auto`, which resolves to it).
+        #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+        backend: BackendChoice,
+        /// Timed repetitions per measurement (the median is reported).
+        #[arg(long, default_value_t = 20)]
+        repeats: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum BenchTarget {
+    /// The matrix products of the models, GFLOP/s per shape.
+    Gemm,
+    /// The RBM update of ../shared/peers/torch_rbm.py, images per second.
+    RbmStep,
 }
 
 fn main() {
@@ -74,6 +95,11 @@ fn main() {
         } => all(quick, backend, data_dir.as_deref(), &reports_dir),
         Command::DataInfo { data_dir } => data_info(data_dir.as_deref()),
         Command::FetchData { set, dest, mirror } => fetch_data(set, dest, mirror),
+        Command::Bench {
+            target,
+            backend,
+            repeats,
+        } => run_bench(target, backend, repeats),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");
@@ -99,7 +125,7 @@ fn all(
         "MNIST: {} training and {} test images, checksums verified, from {} ({})",
         train.len(),
         test.len(),
-        located.dir.display(),
+        relative(&located.dir).display(),
         located.origin
     )];
 
@@ -149,6 +175,38 @@ fn all(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn run_bench(target: BenchTarget, backend: BackendChoice, repeats: usize) -> anyhow::Result<()> {
+    let selected = data::select_device(backend)?;
+    match target {
+        BenchTarget::Gemm => {
+            bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)))
+        }
+        BenchTarget::RbmStep => {
+            let mut rates: Vec<f64> = (0..repeats.clamp(1, 5))
+                .map(|_| bench::rbm_step(&selected, 300))
+                .collect();
+            rates.sort_by(f64::total_cmp);
+            println!("backend: {}", selected.reason);
+            println!(
+                "rbm step 784-256 batch 64: median {:.0} images/s over {} runs of 300 steps",
+                rates[rates.len() / 2],
+                rates.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `path` relative to the current directory when it lies below it, for reports that do not
+/// depend on where the checkout is.
+fn relative(path: &Path) -> PathBuf {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_owned))
+        .unwrap_or(path)
 }
 
 fn data_info(data_dir: Option<&Path>) -> anyhow::Result<()> {

@@ -139,8 +139,8 @@ impl DataSetName {
                 "https://storage.googleapis.com/cvdf-datasets/mnist",
             ],
             DataSetName::FashionMnist => &[
-                "https://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
                 "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion",
+                "https://fashion-mnist.s3.eu-central-1.amazonaws.com",
             ],
         }
     }

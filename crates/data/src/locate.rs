@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::dataset::{DataSetName, file_in};
+use crate::dataset::{DataSetName, file_in, read_verified};
 use crate::idx::IdxError;
 
 /// The environment variable naming a data directory.
@@ -110,9 +110,12 @@ pub fn candidates(name: DataSetName, data_dir: Option<&Path>) -> Vec<(PathBuf, O
     dirs
 }
 
-/// Whether `dir` holds all four files of `name` (gzip or raw).
+/// Whether `dir` holds all four files of `name` (gzip or raw). MNIST and Fashion-MNIST use
+/// the same file names, so the (small) training-label file's checksum decides which set a
+/// folder holds.
 pub fn holds_set(dir: &Path, name: DataSetName) -> bool {
     name.files().iter().all(|spec| file_in(dir, spec).is_file())
+        && read_verified(dir, &name.files()[1]).is_ok()
 }
 
 /// The first folder that holds all four files of `name`. An explicit `--data-dir` that lacks
@@ -163,6 +166,18 @@ mod tests {
         );
         let located = locate(DataSetName::Mnist, Some(nested.path())).unwrap();
         assert_eq!(located.dir, nested.path().join("mnist"));
+    }
+
+    #[test]
+    fn a_folder_holding_another_set_under_the_same_file_names_is_skipped() {
+        let shipped = workspace_data_dir().join("mnist");
+        let flat = tempfile::tempdir().unwrap();
+        for spec in DataSetName::Mnist.files() {
+            let file = format!("{}.gz", spec.name);
+            std::fs::copy(shipped.join(&file), flat.path().join(&file)).unwrap();
+        }
+        assert!(holds_set(flat.path(), DataSetName::Mnist));
+        assert!(!holds_set(flat.path(), DataSetName::FashionMnist));
     }
 
     #[test]

@@ -1,0 +1,220 @@
+//! `cargo run -p eval -- train-classifier | score | reference`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use data::{BackendChoice, DataSetName, ImageSet, PIXELS, Scale, Split};
+use eval::classifier::ClassifierConfig;
+use eval::reference::{REFERENCE_IMAGES, Reference, compute_reference};
+use eval::train::{TrainClassifierConfig, latest_learner_checkpoint, train_classifier};
+use eval::{Evaluator, format_scores, pretrained_dir};
+
+#[derive(Parser)]
+#[command(
+    name = "eval",
+    about = "genlab's sample-quality metrics and their classifier"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto, global = true)]
+    backend: BackendChoice,
+    /// Folder holding the data sets (also GENLAB_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Folder of the shipped classifiers and reference figures (default: data/pretrained).
+    #[arg(long, global = true)]
+    pretrained: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the domain classifier and write its weights and measured accuracy.
+    TrainClassifier {
+        #[arg(long, value_enum, default_value_t = DataSetName::Mnist)]
+        dataset: DataSetName,
+        #[arg(long, default_value_t = 5)]
+        epochs: usize,
+        #[arg(long, default_value_t = 128)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 1e-3)]
+        learning_rate: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Train on the first N training images only (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+        /// The Learner's logs and checkpoints (default: runs/eval/<dataset>-classifier).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Continue from the newest checkpoint in the work folder.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Score a folder of 28x28 PNGs, or real images, against a data set.
+    Score {
+        #[arg(long, value_enum, default_value_t = DataSetName::Mnist)]
+        dataset: DataSetName,
+        /// Folder of 28x28 greyscale PNGs (the samples).
+        dir: Option<PathBuf>,
+        /// Score real images of this split instead (the first --limit of them).
+        #[arg(long, value_enum, conflicts_with = "dir")]
+        real: Option<Split>,
+        /// Images scored at most.
+        #[arg(long, default_value_t = REFERENCE_IMAGES)]
+        limit: usize,
+        /// Also write the scores as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Compute the floors (real data) and ceilings (noise, blur) into eval-reference.json.
+    Reference {
+        #[arg(long, value_enum, default_value_t = DataSetName::Mnist)]
+        dataset: DataSetName,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let selected = data::select_device(cli.backend)?;
+    eprintln!("backend: {}", selected.reason);
+    let pretrained = cli.pretrained.unwrap_or_else(pretrained_dir);
+    let data_dir = cli.data_dir.as_deref();
+    match cli.command {
+        Command::TrainClassifier {
+            dataset,
+            epochs,
+            batch_size,
+            learning_rate,
+            seed,
+            limit,
+            work_dir,
+            resume,
+        } => {
+            let work_dir = work_dir.unwrap_or_else(|| {
+                PathBuf::from("runs/eval").join(format!("{}-classifier", dataset.dir_name()))
+            });
+            let resume_epoch = if resume {
+                Some(latest_learner_checkpoint(&work_dir).with_context(|| {
+                    format!(
+                        "--resume: no checkpoint in {}",
+                        work_dir.join("checkpoint").display()
+                    )
+                })?)
+            } else {
+                None
+            };
+            let config = TrainClassifierConfig::new(ClassifierConfig::new())
+                .with_epochs(epochs)
+                .with_batch_size(batch_size)
+                .with_learning_rate(learning_rate)
+                .with_seed(seed)
+                .with_limit(limit);
+            let card = train_classifier(
+                dataset,
+                &config,
+                &selected,
+                data_dir,
+                &work_dir,
+                &pretrained,
+                resume_epoch,
+            )?;
+            println!(
+                "{dataset} classifier: test accuracy {:.2}% on {} images after {} epochs ({:.0} s); written to {}",
+                100.0 * card.test_accuracy,
+                card.test_images,
+                epochs,
+                card.train_seconds,
+                pretrained.display()
+            );
+        }
+        Command::Score {
+            dataset,
+            dir,
+            real,
+            limit,
+            json,
+        } => {
+            let evaluator = Evaluator::load(dataset, &pretrained, data_dir, &selected.device)?;
+            let (label, images) = match (dir, real) {
+                (Some(dir), _) => (dir.display().to_string(), load_png_folder(&dir, limit)?),
+                (None, Some(split)) => {
+                    let set = ImageSet::load(dataset, split, data_dir)?.truncated(limit);
+                    (
+                        format!("{dataset} {} (real)", split.name()),
+                        eval::evaluator::unit_pixels(&set),
+                    )
+                }
+                (None, None) => bail!("give a folder of PNGs to score, or --real train|test"),
+            };
+            let started = Instant::now();
+            let scores = evaluator.score(&images, Scale::ZeroOne);
+            println!("{}", format_scores(&label, &scores));
+            println!("scored in {:.1} s", started.elapsed().as_secs_f64());
+            if let Some(path) = json {
+                data::run::write_json(&path, &scores)?;
+            }
+        }
+        Command::Reference { dataset } => {
+            let evaluator = Evaluator::load(dataset, &pretrained, data_dir, &selected.device)?;
+            let reference = compute_reference(&evaluator, data_dir)?;
+            for (label, scores) in &reference {
+                println!("{}", format_scores(label, scores));
+            }
+            let path = pretrained.join("eval-reference.json");
+            let mut all: std::collections::BTreeMap<String, Reference> = if path.exists() {
+                data::run::read_json(&path)?
+            } else {
+                Default::default()
+            };
+            all.insert(dataset.dir_name().to_string(), reference);
+            data::run::write_json(&path, &all)?;
+            println!("written to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Every `*.png` in `dir` (sorted by name, at most `limit`), as [0, 1] pixels.
+fn load_png_folder(dir: &Path, limit: usize) -> anyhow::Result<Vec<f32>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+        .collect();
+    paths.sort();
+    paths.truncate(limit);
+    if paths.len() < 2 {
+        bail!(
+            "{} holds {} PNG files: at least 2 are needed",
+            dir.display(),
+            paths.len()
+        );
+    }
+    let mut pixels = Vec::with_capacity(paths.len() * PIXELS);
+    for path in &paths {
+        let image = image::open(path)
+            .with_context(|| format!("decoding {}", path.display()))?
+            .to_luma8();
+        if image.dimensions() != (28, 28) {
+            bail!(
+                "{} is {}x{}: samples must be 28x28",
+                path.display(),
+                image.width(),
+                image.height()
+            );
+        }
+        pixels.extend(image.as_raw().iter().map(|&p| p as f32 / 255.0));
+    }
+    Ok(pixels)
+}

@@ -1,0 +1,127 @@
+//! `cargo xtask bench gemm`: throughput of the matrix products genlab's models spend their
+//! time in, on the chosen backend. Timings are medians of repeated runs after a warm-up; run
+//! them on an otherwise idle machine.
+
+use std::time::Instant;
+
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Distribution, Tensor};
+use data::SelectedDevice;
+
+/// `(name, m, k, n)`: an `[m, k] x [k, n]` product. Weight-gradient products have the batch
+/// as their inner dimension `k`, which is where CPU GEMMs are weakest.
+pub const GEMM_SHAPES: [(&str, usize, usize, usize); 7] = [
+    ("rbm forward v.W^T (batch 64)", 64, 784, 256),
+    ("rbm update h^T.v (inner = batch 64)", 256, 64, 784),
+    ("gan-mlp G 512->1024 (batch 128)", 128, 512, 1024),
+    ("gan-mlp G 1024->784 (batch 128)", 128, 1024, 784),
+    ("gan-mlp D 784->1024 (batch 128)", 128, 784, 1024),
+    ("gan-mlp dW 1024x784 (inner = batch 128)", 1024, 128, 784),
+    ("gan-mlp dX 128x1024 (inner = 784)", 128, 784, 1024),
+];
+
+/// One measured shape.
+#[derive(Clone, Debug)]
+pub struct GemmTiming {
+    pub name: &'static str,
+    pub shape: (usize, usize, usize),
+    pub median_ms: f64,
+    pub gflops: f64,
+}
+
+/// Times every shape of [`GEMM_SHAPES`]: `repeats` timed runs after `warmup` untimed ones.
+pub fn gemm(selected: &SelectedDevice, warmup: usize, repeats: usize) -> Vec<GemmTiming> {
+    let device = &selected.device;
+    GEMM_SHAPES
+        .iter()
+        .map(|&(name, m, k, n)| {
+            let a = Tensor::<2>::random([m, k], Distribution::Default, device);
+            let b = Tensor::<2>::random([k, n], Distribution::Default, device);
+            let run = || {
+                let c = a.clone().matmul(b.clone());
+                // Reading one value waits for the product on lazy or asynchronous backends.
+                c.slice([0..1, 0..1]).into_scalar::<f32>()
+            };
+            for _ in 0..warmup {
+                run();
+            }
+            let mut times: Vec<f64> = (0..repeats)
+                .map(|_| {
+                    let start = Instant::now();
+                    run();
+                    start.elapsed().as_secs_f64()
+                })
+                .collect();
+            times.sort_by(f64::total_cmp);
+            let median = times[times.len() / 2];
+            GemmTiming {
+                name,
+                shape: (m, k, n),
+                median_ms: median * 1e3,
+                gflops: 2.0 * (m * k * n) as f64 / median / 1e9,
+            }
+        })
+        .collect()
+}
+
+pub fn print_gemm(selected: &SelectedDevice, timings: &[GemmTiming]) {
+    println!("backend: {}", selected.reason);
+    println!(
+        "{:<42} {:>18} {:>10} {:>9}",
+        "product", "m x k x n", "median ms", "GFLOP/s"
+    );
+    for t in timings {
+        let (m, k, n) = t.shape;
+        println!(
+            "{:<42} {:>18} {:>10.3} {:>9.1}",
+            t.name,
+            format!("{m}x{k}x{n}"),
+            t.median_ms,
+            t.gflops
+        );
+    }
+}
+
+/// Images per second of the RBM update that `../shared/peers/torch_rbm.py` times (784-256,
+/// PCD-1, batch 64, plain SGD), written op for op with Burn tensors: a yardstick for the
+/// backend and the build profile until the RBM crate has its own benchmark.
+pub fn rbm_step(selected: &SelectedDevice, steps: usize) -> f64 {
+    let device = &selected.device;
+    let (batch, visible, hidden, lr) = (64, 784, 256, 0.05f32);
+    let mut w = Tensor::<2>::random([hidden, visible], Distribution::Normal(0.0, 0.01), device);
+    let mut c = Tensor::<1>::zeros([hidden], device);
+    let mut b = Tensor::<1>::zeros([visible], device);
+    let mut chains = Tensor::<2>::zeros([batch, hidden], device);
+    let v = Tensor::<2>::random([batch, visible], Distribution::Bernoulli(0.13), device);
+    let step = |w: &mut Tensor<2>, c: &mut Tensor<1>, b: &mut Tensor<1>, chains: &mut Tensor<2>| {
+        let h_pos = sigmoid(v.clone().matmul(w.clone().transpose()) + c.clone().unsqueeze());
+        let p_v = sigmoid(chains.clone().matmul(w.clone()) + b.clone().unsqueeze());
+        let v_neg = p_v
+            .clone()
+            .random_like(Distribution::Default)
+            .lower(p_v)
+            .float();
+        let h_neg = sigmoid(v_neg.clone().matmul(w.clone().transpose()) + c.clone().unsqueeze());
+        let s = lr / batch as f32;
+        let update = h_pos.clone().transpose().matmul(v.clone())
+            - h_neg.clone().transpose().matmul(v_neg.clone());
+        *w = w.clone() + update * s;
+        *c = c.clone() + (h_pos.sum_dim(0) - h_neg.clone().sum_dim(0)).squeeze_dim(0) * s;
+        *b = b.clone() + (v.clone().sum_dim(0) - v_neg.sum_dim(0)).squeeze_dim(0) * s;
+        *chains = h_neg
+            .clone()
+            .random_like(Distribution::Default)
+            .lower(h_neg)
+            .float();
+    };
+    for _ in 0..10 {
+        step(&mut w, &mut c, &mut b, &mut chains);
+    }
+    let _ = w.clone().slice([0..1, 0..1]).into_scalar::<f32>();
+    let start = Instant::now();
+    for _ in 0..steps {
+        step(&mut w, &mut c, &mut b, &mut chains);
+    }
+    let _ = w.slice([0..1, 0..1]).into_scalar::<f32>();
+    (steps * batch) as f64 / start.elapsed().as_secs_f64()
+}

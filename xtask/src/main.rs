@@ -6,6 +6,7 @@
 //! - `bench gemm`: throughput of the models' matrix products on a backend.
 
 mod bench;
+mod evaluation;
 mod gpu;
 mod questions;
 mod report;
@@ -101,10 +102,7 @@ fn main() {
             repeats,
         } => run_bench(target, backend, repeats),
     };
-    if let Err(err) = result {
-        eprintln!("error: {err:#}");
-        std::process::exit(1);
-    }
+    data::exit_on_error(|| result);
 }
 
 fn all(
@@ -160,6 +158,7 @@ fn all(
             "The first 100 MNIST training digits with their labels".into(),
             "figures/mnist-train-grid.png".into(),
         )],
+        parts: vec![evaluation::section(&eval::pretrained_dir())],
     };
     let text = report::render(&questions::all(), &preamble, &answers);
     let report_path = reports.join("REPORT.md");

@@ -20,6 +20,8 @@ pub struct Preamble {
     pub backend: String,
     pub data: Vec<String>,
     pub figures: Vec<(String, String)>,
+    /// Whole markdown parts placed before the questions (e.g. how samples are scored).
+    pub parts: Vec<String>,
 }
 
 pub fn render(
@@ -46,6 +48,9 @@ pub fn render(
     }
     for (caption, path) in &preamble.figures {
         let _ = writeln!(out, "\n![{caption}]({path})\n\n*{caption}*");
+    }
+    for part in &preamble.parts {
+        let _ = writeln!(out, "\n{}", part.trim_end());
     }
     let answered = questions
         .iter()

@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod batch;
+pub mod cli;
 pub mod dataset;
 pub mod download;
 pub mod figure;
@@ -21,6 +22,7 @@ pub mod transform;
 
 pub use backend::{Backend, BackendChoice, SelectedDevice, select_device};
 pub use batch::{ImageBatch, ImageBatcher, ImageItem, ImageTransform, epoch_batches};
+pub use cli::{CommonArgs, exit_on_error};
 pub use dataset::{CLASSES, COLS, DataSetName, ImageSet, PIXELS, ROWS, Split};
 pub use locate::{DataError, Located, locate};
 pub use run::{Checkpointable, Run, RunOptions};

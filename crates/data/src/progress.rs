@@ -16,6 +16,8 @@ pub struct Progress {
     message: String,
     started: Instant,
     last_line: Instant,
+    /// The count shown by the last plain line, so `finish` does not repeat it.
+    last_printed: Option<u64>,
     bar: Option<ProgressBar>,
 }
 
@@ -43,6 +45,7 @@ impl Progress {
             message: String::new(),
             started: now,
             last_line: now,
+            last_printed: None,
             bar,
         }
     }
@@ -54,6 +57,7 @@ impl Progress {
             Some(bar) => bar.inc(n),
             None if self.last_line.elapsed() >= PLAIN_INTERVAL => {
                 self.last_line = Instant::now();
+                self.last_printed = Some(self.done);
                 eprintln!("{}", self.line());
             }
             None => {}
@@ -79,7 +83,8 @@ impl Progress {
     pub fn finish(self) {
         match &self.bar {
             Some(bar) => bar.finish_and_clear(),
-            None => eprintln!("{}", self.line()),
+            None if self.last_printed != Some(self.done) => eprintln!("{}", self.line()),
+            None => {}
         }
     }
 

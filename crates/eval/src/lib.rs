@@ -11,6 +11,7 @@ pub mod evaluator;
 pub mod frechet;
 pub mod neighbours;
 pub mod reference;
+pub mod renderer;
 pub mod scores;
 pub mod train;
 

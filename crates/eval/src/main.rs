@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use data::{BackendChoice, DataSetName, ImageSet, PIXELS, Scale, Split};
+use data::{CommonArgs, DataSetName, ImageSet, PIXELS, Scale, Split};
 use eval::classifier::ClassifierConfig;
 use eval::reference::{REFERENCE_IMAGES, Reference, compute_reference};
 use eval::train::{TrainClassifierConfig, latest_learner_checkpoint, train_classifier};
@@ -19,12 +19,8 @@ use eval::{Evaluator, format_scores, pretrained_dir};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto, global = true)]
-    backend: BackendChoice,
-    /// Folder holding the data sets (also GENLAB_DATA_DIR).
-    #[arg(long, global = true)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Folder of the shipped classifiers and reference figures (default: data/pretrained).
     #[arg(long, global = true)]
     pretrained: Option<PathBuf>,
@@ -78,18 +74,13 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
-    if let Err(err) = run(cli) {
-        eprintln!("error: {err:#}");
-        std::process::exit(1);
-    }
+    data::exit_on_error(|| run(Cli::parse()));
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let selected = data::select_device(cli.backend)?;
-    eprintln!("backend: {}", selected.reason);
+    let selected = cli.common.device()?;
     let pretrained = cli.pretrained.unwrap_or_else(pretrained_dir);
-    let data_dir = cli.data_dir.as_deref();
+    let data_dir = cli.common.data_dir.as_deref();
     match cli.command {
         Command::TrainClassifier {
             dataset,

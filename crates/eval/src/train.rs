@@ -101,6 +101,7 @@ pub fn train_classifier(
     let mut training = SupervisedTraining::new(work_dir, loader_train, loader_test)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .with_default_checkpointers()
+        .renderer(Box::new(crate::renderer::ProgressRenderer::new()))
         .num_epochs(config.epochs)
         .summary();
     if let Some(epoch) = resume_epoch {
@@ -185,4 +186,81 @@ pub fn load_classifier(
             )
         })?;
     Ok((model, card))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    fn write_untrained(dir: &Path, device: &Device) -> PathBuf {
+        let config = TrainClassifierConfig::new(ClassifierConfig::new());
+        let card = ClassifierCard {
+            dataset: DataSetName::Mnist,
+            config: config.clone(),
+            test_accuracy: 0.1,
+            test_images: 0,
+            train_seconds: 0.0,
+            backend: "flex".into(),
+            burn_version: "0.22.1".into(),
+        };
+        let (weights, card_path) = shipped_paths(dir, DataSetName::Mnist);
+        config.model.init(device).save_file(&weights).unwrap();
+        data::run::write_json(&card_path, &card).unwrap();
+        weights
+    }
+
+    #[test]
+    fn saved_weights_load_back_identically() {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        let weights = write_untrained(dir.path(), &device);
+        let saved = ClassifierConfig::new()
+            .init(&device)
+            .try_load_file(&weights)
+            .unwrap();
+        let (loaded, card) = load_classifier(dir.path(), DataSetName::Mnist, &device).unwrap();
+        let x = burn::tensor::Tensor::<2>::ones([2, 784], &device);
+        let a = saved
+            .forward(x.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let b = loaded.forward(x).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(card.dataset, DataSetName::Mnist);
+    }
+
+    #[test]
+    fn a_corrupted_weight_file_fails_with_a_clear_error() {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        let weights = write_untrained(dir.path(), &device);
+        let bytes = std::fs::read(&weights).unwrap();
+        std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+        let err = load_classifier(dir.path(), DataSetName::Mnist, &device)
+            .err()
+            .unwrap();
+        let msg = format!("{err:#}");
+        assert!(msg.contains(&weights.display().to_string()), "{msg}");
+        assert!(msg.contains("train-classifier --dataset mnist"), "{msg}");
+
+        let garbage: Vec<u8> = (0..bytes.len()).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(&weights, garbage).unwrap();
+        assert!(load_classifier(dir.path(), DataSetName::Mnist, &device).is_err());
+    }
+
+    #[test]
+    fn a_missing_classifier_says_how_to_train_one() {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_classifier(dir.path(), DataSetName::FashionMnist, &device)
+            .err()
+            .unwrap();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("train-classifier --dataset fashion-mnist"),
+            "{msg}"
+        );
+    }
 }

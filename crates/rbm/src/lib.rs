@@ -1,0 +1,17 @@
+//! Bernoulli-Bernoulli Restricted Boltzmann Machines on MNIST.
+//!
+//! - [`model`]: the RBM, its conditionals, Gibbs sampling, free energy, pseudo-likelihoods;
+//! - [`train`]: CD-k / PCD-k with momentum and weight decay, the `course` and `strong`
+//!   presets, per-epoch monitoring;
+//! - [`ais`]: the true likelihood through annealed importance sampling, and exact partition
+//!   functions of small models.
+
+pub mod ais;
+pub mod model;
+pub mod train;
+
+pub use model::{Rbm, RbmConfig};
+pub use train::{InputMode, Preset, RbmState, TrainConfig};
+
+#[cfg(test)]
+mod tests;

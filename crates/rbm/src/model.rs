@@ -1,0 +1,181 @@
+//! The Bernoulli-Bernoulli Restricted Boltzmann Machine.
+//!
+//! Energy `E(v, h) = −v·b − h·c − hᵀWv` with `W` of shape `[hidden, visible]`. Everything
+//! here is a pure function of the parameters: conditionals, Gibbs steps, the free energy and
+//! the pseudo-likelihoods. Training lives in `train`, likelihood estimation in `ais`.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::activation::{sigmoid, softplus};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+
+#[derive(Config, Debug)]
+pub struct RbmConfig {
+    #[config(default = 784)]
+    pub visible: usize,
+    #[config(default = 500)]
+    pub hidden: usize,
+    /// Standard deviation of the initial weights (scikit-learn: 0.01); biases start at 0.
+    #[config(default = 0.01)]
+    pub init_std: f64,
+}
+
+#[derive(Module, Debug)]
+pub struct Rbm {
+    /// `[hidden, visible]`.
+    pub weights: Param<Tensor<2>>,
+    /// `[visible]`.
+    pub visible_bias: Param<Tensor<1>>,
+    /// `[hidden]`.
+    pub hidden_bias: Param<Tensor<1>>,
+}
+
+impl RbmConfig {
+    pub fn init(&self, device: &Device) -> Rbm {
+        Rbm {
+            weights: Param::from_tensor(Tensor::random(
+                [self.hidden, self.visible],
+                Distribution::Normal(0.0, self.init_std),
+                device,
+            )),
+            visible_bias: Param::from_tensor(Tensor::zeros([self.visible], device)),
+            hidden_bias: Param::from_tensor(Tensor::zeros([self.hidden], device)),
+        }
+    }
+}
+
+/// 1 with probability `p`, elementwise.
+pub fn bernoulli(p: Tensor<2>) -> Tensor<2> {
+    p.clone()
+        .random_like(Distribution::Default)
+        .lower(p)
+        .float()
+}
+
+impl Rbm {
+    pub fn visible(&self) -> usize {
+        self.weights.dims()[1]
+    }
+
+    pub fn hidden(&self) -> usize {
+        self.weights.dims()[0]
+    }
+
+    /// Hidden pre-activations `v Wᵀ + c`, `[batch, hidden]`.
+    pub fn hidden_input(&self, v: Tensor<2>) -> Tensor<2> {
+        v.matmul(self.weights.val().transpose()) + self.hidden_bias.val().unsqueeze()
+    }
+
+    /// `p(h = 1 | v)`.
+    pub fn hidden_probabilities(&self, v: Tensor<2>) -> Tensor<2> {
+        sigmoid(self.hidden_input(v))
+    }
+
+    /// `p(v = 1 | h)`.
+    pub fn visible_probabilities(&self, h: Tensor<2>) -> Tensor<2> {
+        sigmoid(h.matmul(self.weights.val()) + self.visible_bias.val().unsqueeze())
+    }
+
+    /// `k` steps of block Gibbs sampling from hidden states `h`: returns the last visible
+    /// sample, its visible probabilities, and the hidden probabilities and sample after it.
+    pub fn gibbs_from_hidden(&self, h: Tensor<2>, gibbs_steps: usize) -> GibbsState {
+        assert!(gibbs_steps >= 1, "at least one Gibbs step");
+        let mut hidden = h;
+        let mut state = None;
+        for _ in 0..gibbs_steps {
+            let visible_probabilities = self.visible_probabilities(hidden);
+            let visible = bernoulli(visible_probabilities.clone());
+            let hidden_probabilities = self.hidden_probabilities(visible.clone());
+            hidden = bernoulli(hidden_probabilities.clone());
+            state = Some(GibbsState {
+                visible,
+                visible_probabilities,
+                hidden_probabilities,
+                hidden: hidden.clone(),
+            });
+        }
+        state.expect("at least one step ran")
+    }
+
+    /// `k` Gibbs steps starting from visible states `v` (e.g. data, or noise).
+    pub fn gibbs_from_visible(&self, v: Tensor<2>, gibbs_steps: usize) -> GibbsState {
+        let h = bernoulli(self.hidden_probabilities(v));
+        self.gibbs_from_hidden(h, gibbs_steps)
+    }
+
+    /// Deterministic mean-field reconstruction `σ(σ(v Wᵀ + c) W + b)`.
+    pub fn reconstruct(&self, v: Tensor<2>) -> Tensor<2> {
+        self.visible_probabilities(self.hidden_probabilities(v))
+    }
+
+    /// Free energy `F(v) = −v·b − Σⱼ softplus((v Wᵀ + c)ⱼ)`, `[batch]`; `p(v) = e^{−F(v)}/Z`.
+    pub fn free_energy(&self, v: Tensor<2>) -> Tensor<1> {
+        let visible_term = (v.clone() * self.visible_bias.val().unsqueeze()).sum_dim(1);
+        let hidden_term = softplus(self.hidden_input(v), 1.0).sum_dim(1);
+        (-visible_term - hidden_term).squeeze_dim(1)
+    }
+
+    /// The pseudo-likelihood scikit-learn's `BernoulliRBM.score_samples` reports: one
+    /// randomly chosen pixel `i` per image is flipped (`vᵢ → 1 − vᵢ`) and
+    /// `visible · log σ(F(ṽ) − F(v))` is returned, `[batch]`. A one-sample stochastic estimate
+    /// of the exact pseudo-likelihood below.
+    pub fn pseudo_log_likelihood_stochastic(
+        &self,
+        v: Tensor<2>,
+        flip: Tensor<1, Int>,
+    ) -> Tensor<1> {
+        let [_, visible] = v.dims();
+        let one_hot = flip.one_hot::<2>(visible).float();
+        let flipped = v.clone() + one_hot.clone() - v.clone() * one_hot.clone() * 2.0;
+        let gap = self.free_energy(flipped) - self.free_energy(v);
+        log_sigmoid(gap) * visible as f64
+    }
+
+    /// The exact pseudo-log-likelihood `Σᵢ log p(vᵢ | v₋ᵢ) = Σᵢ log σ(F(ṽ⁽ⁱ⁾) − F(v))`,
+    /// summed over all visible units, `[batch]`. Computed in chunks of images, each flip
+    /// costing only the change of the hidden pre-activations.
+    pub fn pseudo_log_likelihood_exact(&self, v: Tensor<2>) -> Tensor<1> {
+        let [batch, visible] = v.dims();
+        let hidden = self.hidden();
+        let chunk = (4_000_000 / (visible * hidden).max(1)).max(1);
+        let w_t = self.weights.val().transpose(); // [visible, hidden]
+        let b = self.visible_bias.val();
+        let parts: Vec<Tensor<1>> = (0..batch)
+            .step_by(chunk)
+            .map(|start| {
+                let end = (start + chunk).min(batch);
+                let vc = v.clone().slice([start..end, 0..visible]);
+                let n = end - start;
+                let a = self.hidden_input(vc.clone()); // [n, hidden]
+                let delta = -(vc.clone() * 2.0) + 1.0; // ṽᵢ − vᵢ, [n, visible]
+                let a_flipped = a.clone().reshape([n, 1, hidden])
+                    + delta.clone().reshape([n, visible, 1])
+                        * w_t.clone().reshape([1, visible, hidden]);
+                // F(ṽ) − F(v) = −δᵢ bᵢ − Σⱼ [softplus(a + δᵢ Wⱼᵢ) − softplus(a)]
+                let hidden_change = softplus(a_flipped, 1.0).sum_dim(2).reshape([n, visible])
+                    - softplus(a, 1.0).sum_dim(1);
+                let gap = -(delta * b.clone().unsqueeze()) - hidden_change;
+                log_sigmoid_2d(gap).sum_dim(1).squeeze_dim(1)
+            })
+            .collect();
+        Tensor::cat(parts, 0)
+    }
+}
+
+/// The result of a run of Gibbs sampling.
+#[derive(Clone, Debug)]
+pub struct GibbsState {
+    pub visible: Tensor<2>,
+    pub visible_probabilities: Tensor<2>,
+    pub hidden_probabilities: Tensor<2>,
+    pub hidden: Tensor<2>,
+}
+
+/// `log σ(x) = −softplus(−x)`, stable for large |x|.
+pub fn log_sigmoid(x: Tensor<1>) -> Tensor<1> {
+    -softplus(-x, 1.0)
+}
+
+fn log_sigmoid_2d(x: Tensor<2>) -> Tensor<2> {
+    -softplus(-x, 1.0)
+}

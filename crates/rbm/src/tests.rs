@@ -1,0 +1,180 @@
+//! Exactness tests on RBMs small enough to enumerate.
+
+use burn::module::Param;
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+
+use crate::ais::{
+    AisConfig, estimate_log_z, exact_log_z, log_sum_exp, mean_log_likelihood, schedule,
+};
+use crate::model::{Rbm, RbmConfig};
+use crate::train::{RbmState, TrainConfig};
+
+/// A 12-visible, 8-hidden RBM with weights large enough to make the distribution far from
+/// uniform.
+fn tiny(device: &Device) -> Rbm {
+    device.seed(3);
+    let mut rbm = RbmConfig::new()
+        .with_visible(12)
+        .with_hidden(8)
+        .with_init_std(1.0)
+        .init(device);
+    rbm.visible_bias =
+        Param::from_tensor(Tensor::random([12], Distribution::Normal(0.0, 1.0), device));
+    rbm.hidden_bias =
+        Param::from_tensor(Tensor::random([8], Distribution::Normal(0.0, 1.0), device));
+    rbm
+}
+
+/// Every binary vector of `n` bits, `[2^n, n]`.
+fn all_states(n: usize, device: &Device) -> Tensor<2> {
+    let bits: Vec<f32> = (0..1usize << n)
+        .flat_map(|s| (0..n).map(move |i| ((s >> i) & 1) as f32))
+        .collect();
+    Tensor::from_data(TensorData::new(bits, [1 << n, n]), device)
+}
+
+fn values(t: Tensor<1>) -> Vec<f64> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+#[test]
+fn free_energy_sums_the_hidden_units_out_exactly() {
+    // log Z by enumerating the 4096 visible states through F(v) must equal log Z by
+    // enumerating the 256 hidden states: the free energy is the exact marginal.
+    let device = Device::flex();
+    let rbm = tiny(&device);
+    let by_visible = log_sum_exp(&values(-rbm.free_energy(all_states(12, &device))));
+    let by_hidden = exact_log_z(&rbm, &device);
+    assert!(
+        (by_visible - by_hidden).abs() < 1e-3,
+        "{by_visible} vs {by_hidden}"
+    );
+}
+
+#[test]
+fn ais_finds_the_exact_log_partition_function_of_a_tiny_rbm() {
+    let device = Device::flex();
+    let rbm = tiny(&device);
+    let exact = exact_log_z(&rbm, &device);
+    let base = vec![0.0; 12];
+    let estimate = estimate_log_z(
+        &rbm,
+        &base,
+        &AisConfig::new().with_chains(200).with_betas(2000),
+        &device,
+    );
+    assert!(
+        (estimate.log_z - exact).abs() < 0.1,
+        "AIS {} vs exact {exact}",
+        estimate.log_z
+    );
+    assert!(estimate.log_z_low.unwrap() <= estimate.log_z && estimate.log_z <= estimate.log_z_high);
+    assert!(estimate.effective_sample_size > 10.0, "{estimate:?}");
+}
+
+#[test]
+fn the_likelihood_of_all_states_sums_to_one() {
+    let device = Device::flex();
+    let rbm = tiny(&device);
+    let log_z = exact_log_z(&rbm, &device);
+    let log_p: Vec<f64> = values(-rbm.free_energy(all_states(12, &device)))
+        .iter()
+        .map(|l| l - log_z)
+        .collect();
+    let total: f64 = log_p.iter().map(|l| l.exp()).sum();
+    assert!((total - 1.0).abs() < 1e-3, "{total}");
+    // mean_log_likelihood agrees with the direct computation on a few states.
+    let some = all_states(12, &device).slice([0..5, 0..12]);
+    let direct = log_p[..5].iter().sum::<f64>() / 5.0;
+    assert!((mean_log_likelihood(&rbm, some, log_z) - direct).abs() < 1e-3);
+}
+
+/// `log p(vᵢ | v₋ᵢ)` by brute force: the two states differing in pixel `i`, through the
+/// exact joint probabilities.
+fn brute_force_conditional(rbm: &Rbm, v: &[f32], i: usize, device: &Device) -> f64 {
+    let mut flipped = v.to_vec();
+    flipped[i] = 1.0 - flipped[i];
+    let both = Tensor::<2>::from_data(
+        TensorData::new([v.to_vec(), flipped].concat(), [2, v.len()]),
+        device,
+    );
+    let f = values(rbm.free_energy(both));
+    // p(v) / (p(v) + p(ṽ)) with p ∝ e^{−F}.
+    -f[0] - log_sum_exp(&[-f[0], -f[1]])
+}
+
+#[test]
+fn pseudo_likelihoods_match_brute_force() {
+    let device = Device::flex();
+    let rbm = tiny(&device);
+    let states: Vec<Vec<f32>> = [5usize, 1000, 4095]
+        .iter()
+        .map(|&s| (0..12).map(|i| ((s >> i) & 1) as f32).collect())
+        .collect();
+    let v = Tensor::<2>::from_data(TensorData::new(states.concat(), [3, 12]), &device);
+    let exact = values(rbm.pseudo_log_likelihood_exact(v.clone()));
+    for (row, state) in states.iter().enumerate() {
+        let brute: f64 = (0..12)
+            .map(|i| brute_force_conditional(&rbm, state, i, &device))
+            .sum();
+        assert!(
+            (exact[row] - brute).abs() < 1e-3,
+            "row {row}: {} vs {brute}",
+            exact[row]
+        );
+    }
+    // scikit-learn's estimate with pixel i flipped is 12 times that pixel's conditional.
+    let flips = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 7, 11], [3]), &device);
+    let stochastic = values(rbm.pseudo_log_likelihood_stochastic(v, flips));
+    for (row, (state, i)) in states.iter().zip([0, 7, 11]).enumerate() {
+        let brute = 12.0 * brute_force_conditional(&rbm, state, i, &device);
+        assert!(
+            (stochastic[row] - brute).abs() < 1e-3,
+            "row {row}: {} vs {brute}",
+            stochastic[row]
+        );
+    }
+}
+
+#[test]
+fn the_schedule_anneals_from_zero_to_one_in_three_segments() {
+    let betas = schedule(14_500);
+    assert_eq!(betas.len(), 14_500);
+    assert_eq!((betas[0], betas[14_499]), (0.0, 1.0));
+    assert!(betas.windows(2).all(|w| w[1] >= w[0]));
+    assert_eq!(betas.iter().filter(|&&b| b < 0.5).count(), 500);
+    assert_eq!(
+        betas.iter().filter(|&&b| (0.5..0.9).contains(&b)).count(),
+        4000
+    );
+}
+
+#[test]
+fn cd_training_raises_the_exact_likelihood_of_a_tiny_data_set() {
+    // Two 12-pixel patterns; CD-1 must make them more likely than under the initial model.
+    let device = Device::flex();
+    let config = TrainConfig::new(RbmConfig::new().with_visible(12).with_hidden(8))
+        .with_learning_rate(0.1)
+        .with_persistent(false)
+        .with_momentum(0.5);
+    device.seed(1);
+    let mut state = RbmState::new(&config, &device);
+    let patterns: Vec<f32> = [[1.0f32; 6], [0.0; 6], [0.0; 6], [1.0; 6]].concat();
+    let v = Tensor::<2>::from_data(TensorData::new(patterns, [2, 12]), &device);
+    let log_likelihood = |rbm: &Rbm| mean_log_likelihood(rbm, v.clone(), exact_log_z(rbm, &device));
+    let before = log_likelihood(&state.rbm);
+    for _ in 0..300 {
+        state.step(v.clone(), &config);
+    }
+    let after = log_likelihood(&state.rbm);
+    // Uniform over 4096 states is −8.3 nats; two equally likely patterns would be −0.69.
+    assert!(
+        after > before + 3.0 && after > -3.0,
+        "before {before}, after {after}"
+    );
+}

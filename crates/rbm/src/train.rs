@@ -1,0 +1,316 @@
+//! Training an RBM by contrastive divergence (CD-k) or persistent contrastive divergence
+//! (PCD-k), with momentum and weight decay, through genlab's run records and checkpoints.
+//!
+//! Neither the likelihood nor the pseudo-likelihood is optimised: the update is the CD/PCD
+//! estimate of the likelihood gradient, `⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model` with the model
+//! expectation replaced by a few Gibbs steps. The pseudo-likelihoods are only monitored.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use data::{Binarise, ImageBatcher, ImageSet, ImageTransform, Scale, epoch_batches};
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::model::{Rbm, RbmConfig};
+
+/// How pixels are presented to the RBM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputMode {
+    /// Grey levels in [0, 1] used as Bernoulli means (what scikit-learn and the course do).
+    Grey,
+    /// Pixels above 0.5 become 1.
+    Threshold,
+    /// A fresh Bernoulli sample of every image each epoch.
+    Dynamic,
+}
+
+impl InputMode {
+    pub fn binarise(self) -> Binarise {
+        match self {
+            InputMode::Grey => Binarise::None,
+            InputMode::Threshold => Binarise::Threshold { threshold: 0.5 },
+            InputMode::Dynamic => Binarise::Stochastic,
+        }
+    }
+}
+
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    pub model: RbmConfig,
+    #[config(default = 0.01)]
+    pub learning_rate: f64,
+    #[config(default = 10)]
+    pub batch_size: usize,
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Gibbs steps `k` of CD-k / PCD-k.
+    #[config(default = 1)]
+    pub gibbs_steps: usize,
+    /// PCD: the negative chains persist across batches instead of restarting at the data.
+    #[config(default = true)]
+    pub persistent: bool,
+    /// Number of persistent chains (0: the batch size, as scikit-learn).
+    #[config(default = 0)]
+    pub persistent_chains: usize,
+    #[config(default = 0.0)]
+    pub momentum: f64,
+    /// L2 penalty on the weights.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    #[config(default = "InputMode::Grey")]
+    pub input: InputMode,
+    /// Visit the training set in a new random order each epoch (scikit-learn does not).
+    #[config(default = false)]
+    pub shuffle: bool,
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Train on the first N training images only (0: all).
+    #[config(default = 0)]
+    pub train_limit: usize,
+    /// Images (from the start of each split) on which the per-epoch metrics are computed.
+    #[config(default = 1000)]
+    pub monitor_images: usize,
+}
+
+/// The presets of the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// The course's scikit-learn `BernoulliRBM(n_components=10, learning_rate=0.01,
+    /// batch_size=10, n_iter=10)`: PCD-1, chains starting at zero, grey pixels.
+    Course,
+    /// A 500-hidden RBM for good likelihoods: CD-25, momentum, weight decay, dynamic
+    /// binarisation.
+    Strong,
+}
+
+impl Preset {
+    pub fn config(self) -> TrainConfig {
+        match self {
+            Preset::Course => TrainConfig::new(RbmConfig::new().with_hidden(10)),
+            Preset::Strong => TrainConfig::new(RbmConfig::new().with_hidden(500))
+                .with_learning_rate(0.05)
+                .with_batch_size(100)
+                .with_epochs(50)
+                .with_gibbs_steps(25)
+                .with_persistent(false)
+                .with_momentum(0.5)
+                .with_weight_decay(2e-4)
+                .with_input(InputMode::Dynamic)
+                .with_shuffle(true),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Course => "course",
+            Preset::Strong => "strong",
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn transform(&self) -> ImageTransform {
+        ImageTransform {
+            scale: Scale::ZeroOne,
+            binarise: self.input.binarise(),
+            mask: None,
+            seed: self.seed,
+        }
+    }
+
+    pub fn chains(&self) -> usize {
+        if self.persistent_chains == 0 {
+            self.batch_size
+        } else {
+            self.persistent_chains
+        }
+    }
+}
+
+/// Everything a checkpoint holds: the RBM, the momentum buffers and the persistent chains.
+#[derive(Module, Debug)]
+pub struct RbmState {
+    pub rbm: Rbm,
+    pub weights_velocity: Param<Tensor<2>>,
+    pub visible_velocity: Param<Tensor<1>>,
+    pub hidden_velocity: Param<Tensor<1>>,
+    /// Hidden states of the persistent chains, `[chains, hidden]` (scikit-learn starts them
+    /// at zero).
+    pub chains: Param<Tensor<2>>,
+}
+
+impl RbmState {
+    pub fn new(config: &TrainConfig, device: &Device) -> Self {
+        let rbm = config.model.init(device);
+        let (hidden, visible) = (config.model.hidden, config.model.visible);
+        Self {
+            rbm,
+            weights_velocity: Param::from_tensor(Tensor::zeros([hidden, visible], device)),
+            visible_velocity: Param::from_tensor(Tensor::zeros([visible], device)),
+            hidden_velocity: Param::from_tensor(Tensor::zeros([hidden], device)),
+            chains: Param::from_tensor(Tensor::zeros([config.chains(), hidden], device)),
+        }
+    }
+
+    /// One CD-k / PCD-k update on the batch `v` (`[batch, visible]`).
+    pub fn step(&mut self, v: Tensor<2>, config: &TrainConfig) {
+        let [batch, _] = v.dims();
+        let rbm = &self.rbm;
+        let h_data = rbm.hidden_probabilities(v.clone());
+        let negative = if config.persistent {
+            rbm.gibbs_from_hidden(self.chains.val(), config.gibbs_steps)
+        } else {
+            rbm.gibbs_from_visible(v.clone(), config.gibbs_steps)
+        };
+        let [chains, _] = negative.visible.dims();
+        // ⟨h vᵀ⟩_data − ⟨h vᵀ⟩_model as one product whose inner dimension is batch + chains:
+        // twice the depth of either term alone, which is where CPU GEMMs are weakest.
+        let hidden_stats = Tensor::cat(
+            vec![
+                h_data.clone() / batch as f64,
+                -negative.hidden_probabilities.clone() / chains as f64,
+            ],
+            0,
+        );
+        let visible_stats = Tensor::cat(vec![v.clone(), negative.visible.clone()], 0);
+        let grad_w = hidden_stats.transpose().matmul(visible_stats);
+        let grad_b =
+            v.mean_dim(0).squeeze_dim::<1>(0) - negative.visible.mean_dim(0).squeeze_dim::<1>(0);
+        let grad_c = h_data.mean_dim(0).squeeze_dim::<1>(0)
+            - negative
+                .hidden_probabilities
+                .mean_dim(0)
+                .squeeze_dim::<1>(0);
+
+        let (lr, momentum, decay) = (config.learning_rate, config.momentum, config.weight_decay);
+        let w = self.rbm.weights.val();
+        let dw = self.weights_velocity.val() * momentum + (grad_w - w.clone() * decay) * lr;
+        let db = self.visible_velocity.val() * momentum + grad_b * lr;
+        let dc = self.hidden_velocity.val() * momentum + grad_c * lr;
+        self.rbm.weights = Param::from_tensor(w + dw.clone());
+        self.rbm.visible_bias = Param::from_tensor(self.rbm.visible_bias.val() + db.clone());
+        self.rbm.hidden_bias = Param::from_tensor(self.rbm.hidden_bias.val() + dc.clone());
+        self.weights_velocity = Param::from_tensor(dw);
+        self.visible_velocity = Param::from_tensor(db);
+        self.hidden_velocity = Param::from_tensor(dc);
+        if config.persistent {
+            self.chains = Param::from_tensor(negative.hidden);
+        }
+    }
+}
+
+impl data::Checkpointable for RbmState {
+    fn save(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        data::run::save_module(dir, "state", self)
+    }
+
+    fn load(self, dir: &std::path::Path) -> anyhow::Result<Self> {
+        data::run::load_module(dir, "state", self)
+    }
+}
+
+/// The device's random stream for one epoch, so a resumed run draws what an uninterrupted
+/// one would.
+pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(epoch as u64 + 1)
+        .rotate_left(17)
+}
+
+/// Monitoring figures of one epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// scikit-learn's `score_samples` mean on the monitored training images.
+    pub pseudo_likelihood_stochastic: f64,
+    /// The exact pseudo-log-likelihood (all 784 conditionals), training images.
+    pub pseudo_likelihood_exact: f64,
+    /// Mean squared error of the mean-field reconstruction of test images.
+    pub test_reconstruction_mse: f64,
+    /// Mean free energy of test images minus that of training images: grows when the model
+    /// overfits.
+    pub free_energy_gap: f64,
+    /// Wall time of the epoch's updates (not of this monitoring).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_seconds: Option<f64>,
+}
+
+/// Computes the monitoring figures on the first `monitor_images` of each split.
+pub fn monitor(
+    rbm: &Rbm,
+    train: &ImageSet,
+    test: &ImageSet,
+    config: &TrainConfig,
+    device: &Device,
+) -> EpochMetrics {
+    let batcher = ImageBatcher::new(config.transform());
+    let first = |set: &ImageSet, n: usize| -> Tensor<2> {
+        let indices: Vec<usize> = (0..n.min(set.len())).collect();
+        batcher.batch_indices(set, &indices, device).images
+    };
+    let n = config.monitor_images;
+    let train_v = first(train, n);
+    let test_v = first(test, n);
+    let [rows, visible] = train_v.dims();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
+    let flips: Vec<i64> = (0..rows)
+        .map(|_| rng.random_range(0..visible as i64))
+        .collect();
+    let flips = Tensor::<1, Int>::from_data(TensorData::new(flips, [rows]), device);
+    let exact_rows = rows.min(200);
+    let mean = |t: Tensor<1>| t.mean().into_scalar::<f32>() as f64;
+    let reconstruction = rbm.reconstruct(test_v.clone());
+    EpochMetrics {
+        pseudo_likelihood_stochastic: mean(
+            rbm.pseudo_log_likelihood_stochastic(train_v.clone(), flips),
+        ),
+        pseudo_likelihood_exact: mean(
+            rbm.pseudo_log_likelihood_exact(train_v.clone().slice([0..exact_rows, 0..visible])),
+        ),
+        test_reconstruction_mse: (reconstruction - test_v.clone())
+            .powi_scalar(2)
+            .mean()
+            .into_scalar::<f32>() as f64,
+        free_energy_gap: mean(rbm.free_energy(test_v)) - mean(rbm.free_energy(train_v)),
+        train_seconds: None,
+    }
+}
+
+/// Trains one epoch over `train` and returns its monitoring figures as a log record.
+pub fn train_epoch(
+    state: &mut RbmState,
+    epoch: usize,
+    train: &ImageSet,
+    test: &ImageSet,
+    config: &TrainConfig,
+    device: &Device,
+) -> anyhow::Result<Value> {
+    device.seed(epoch_seed(config.seed, epoch));
+    let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
+    let started = std::time::Instant::now();
+    let batches = epoch_batches(
+        train.len(),
+        config.batch_size,
+        config.shuffle,
+        false,
+        config.seed,
+        epoch as u64,
+    );
+    let mut progress =
+        data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
+    for indices in &batches {
+        let v = batcher.batch_indices(train, indices, device).images;
+        state.step(v, config);
+        progress.inc(1);
+    }
+    // Waits for the last update before the clock stops.
+    let _ = state.rbm.hidden_bias.val().sum().into_scalar::<f32>();
+    let train_seconds = started.elapsed().as_secs_f64();
+    progress.finish();
+    let mut metrics = monitor(&state.rbm, train, test, config, device);
+    metrics.train_seconds = Some(train_seconds);
+    Ok(json!(metrics))
+}

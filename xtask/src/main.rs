@@ -7,6 +7,7 @@
 
 mod bench;
 mod evaluation;
+mod experiments;
 mod gpu;
 mod questions;
 mod report;
@@ -147,13 +148,36 @@ fn all(
     save_png(&grid, &grid_path)?;
     eprintln!("wrote {}", grid_path.display());
 
-    // Experiments register their answers here as the model crates land.
-    let answers: BTreeMap<String, report::Answer> = BTreeMap::new();
+    let outcomes = experiments::run_all(&plan, quick, reports, data_dir);
+    let answers: BTreeMap<String, report::Answer> = questions::all()
+        .into_iter()
+        .filter_map(|q| {
+            data::section::read_section(reports, &q.id).map(|body| (q.id, report::Answer { body }))
+        })
+        .collect();
+    let timings: Vec<String> = outcomes
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {:.0} s{}",
+                o.id,
+                o.seconds,
+                if o.ok { "" } else { " (FAILED)" }
+            )
+        })
+        .collect();
 
     let preamble = report::Preamble {
         mode: if quick { "quick".into() } else { "full".into() },
         backend: plan.reason.clone(),
-        data: data_lines,
+        data: [
+            data_lines,
+            vec![format!(
+                "Experiments run (wall time, build included): {}",
+                timings.join(", ")
+            )],
+        ]
+        .concat(),
         figures: vec![(
             "The first 100 MNIST training digits with their labels".into(),
             "figures/mnist-train-grid.png".into(),
@@ -172,6 +196,12 @@ fn all(
         questions::all().len(),
         answers.len(),
         started.elapsed().as_secs_f64()
+    );
+    let failed: Vec<&str> = outcomes.iter().filter(|o| !o.ok).map(|o| o.id).collect();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "experiments failed: {}",
+        failed.join(", ")
     );
     Ok(())
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use burn::tensor::Tensor;
-use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage};
+pub use image::RgbImage;
+use image::{GrayImage, ImageBuffer, Luma, Rgb};
 use plotters::prelude::*;
 
 use crate::transform::Scale;

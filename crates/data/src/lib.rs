@@ -18,6 +18,7 @@ pub mod locate;
 pub mod plot;
 pub mod progress;
 pub mod run;
+pub mod section;
 pub mod transform;
 
 pub use backend::{Backend, BackendChoice, SelectedDevice, select_device};

@@ -252,11 +252,18 @@ impl Run {
                 state = state
                     .load(&self.dir.join("checkpoints").join(&info.folder))
                     .context("loading the checkpoint to resume from")?;
-                eprintln!(
-                    "resuming {} after epoch {}",
-                    self.dir.display(),
-                    info.epochs_done
-                );
+                if info.epochs_done >= epochs {
+                    eprintln!(
+                        "{} finished its {epochs} epochs: loaded",
+                        self.dir.display()
+                    );
+                } else {
+                    eprintln!(
+                        "resuming {} after epoch {}",
+                        self.dir.display(),
+                        info.epochs_done
+                    );
+                }
                 info.epochs_done
             }
             None => 0,

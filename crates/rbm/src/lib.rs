@@ -7,6 +7,8 @@
 //!   functions of small models.
 
 pub mod ais;
+pub mod experiments;
+pub mod inpaint;
 pub mod model;
 pub mod train;
 

@@ -10,7 +10,7 @@ use data::{
     CommonArgs, DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, Run, RunOptions, Split,
 };
 use rbm::ais::{AisConfig, base_rate_bias, estimate_log_z, mean_log_likelihood};
-use rbm::model::bernoulli;
+use rbm::inpaint::{Completion, complete, missing_mse};
 use rbm::train::{InputMode, Preset, RbmState, TrainConfig, train_epoch};
 use serde_json::json;
 
@@ -58,6 +58,13 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         chains: usize,
     },
+    /// Run the experiment answering one study question and write its report section.
+    Experiment {
+        /// RBM-Q1, RBM-Q3, RBM-Q4 or RBM-Q5 (RBM-Q4 also writes RBM-Q5).
+        id: String,
+        #[command(flatten)]
+        args: data::section::ExperimentArgs,
+    },
     /// Mean-field reconstructions of unseen test digits.
     Reconstruct {
         #[arg(long)]
@@ -69,6 +76,9 @@ enum Command {
     Inpaint {
         #[arg(long)]
         run: PathBuf,
+        /// How the missing pixels are filled in.
+        #[arg(long, value_enum, default_value_t = Completion::Clamped)]
+        how: Completion,
         /// The hidden part, as JSON, e.g. '{"kind":"top-rows","n":8}'.
         #[arg(long, default_value = r#"{"kind":"bottom-rows","n":12}"#)]
         mask: String,
@@ -154,8 +164,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let selected = cli.common.device()?;
     let device = selected.device.clone();
     let data_dir = cli.common.data_dir.as_deref();
+    if let Command::Experiment { id, args } = &cli.command {
+        let ctx = rbm::experiments::context(args, &selected, data_dir)?;
+        return rbm::experiments::run(id, &ctx);
+    }
     let test = ImageSet::load(DataSetName::Mnist, Split::Test, data_dir)?;
     match cli.command {
+        Command::Experiment { .. } => unreachable!("handled above"),
         Command::Train(args) => {
             let config = args.config()?;
             let mut train = ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?;
@@ -187,7 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (config, state) = load_run(&run, &device)?;
             let train = ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?;
-            let means: Vec<f32> = pixel_means(&train, &config);
+            let means: Vec<f32> = rbm::experiments::pixel_means(&train, &config);
             let base = base_rate_bias(&means, train.len());
             let test_v = images(&test.clone().truncated(test_images), &config, &device);
             let mut results = Vec::new();
@@ -296,6 +311,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Inpaint {
             run,
+            how,
             mask,
             gibbs_steps,
             count,
@@ -317,14 +333,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .clean
                 .clone()
                 .expect("a masked batch carries the clean images");
-            let completed =
-                inpaint_clamped(&state.rbm, batch.images.clone(), known.clone(), gibbs_steps);
-            let missing = -known.clone() + 1.0;
-            let error = ((completed.clone() - clean.clone()) * missing.clone())
-                .powi_scalar(2)
-                .sum()
-                .into_scalar::<f32>()
-                / missing.sum().into_scalar::<f32>().max(1.0);
+            let completed = complete(
+                &state.rbm,
+                batch.images.clone(),
+                known.clone(),
+                gibbs_steps,
+                how,
+            );
+            let error = missing_mse(completed.clone(), clean.clone(), known);
             let path = run
                 .join("figures")
                 .join(format!("inpaint-{}.png", mask.label()));
@@ -343,25 +359,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Conditional sampling with the known pixels clamped: Gibbs steps where, after each visible
-/// update, known pixels are reset to their values; the last step's probabilities are shown.
-fn inpaint_clamped(
-    rbm: &rbm::Rbm,
-    corrupted: Tensor<2>,
-    known: Tensor<2>,
-    gibbs_steps: usize,
-) -> Tensor<2> {
-    let missing = -known.clone() + 1.0;
-    let mut v = corrupted.clone();
-    let mut probabilities = corrupted.clone();
-    for _ in 0..gibbs_steps.max(1) {
-        let h = bernoulli(rbm.hidden_probabilities(v));
-        probabilities = rbm.visible_probabilities(h);
-        v = corrupted.clone() * known.clone() + bernoulli(probabilities.clone()) * missing.clone();
-    }
-    corrupted * known + probabilities * missing
 }
 
 /// Reads a run's config and newest checkpoint.
@@ -383,23 +380,6 @@ fn images(set: &ImageSet, config: &TrainConfig, device: &Device) -> Tensor<2> {
     ImageBatcher::new(config.transform())
         .batch_indices(set, &indices, device)
         .images
-}
-
-/// Mean of every pixel over the training set, as the model sees the pixels.
-fn pixel_means(set: &ImageSet, config: &TrainConfig) -> Vec<f32> {
-    let mut sums = vec![0f64; data::PIXELS];
-    let threshold = matches!(config.input, InputMode::Threshold);
-    for i in 0..set.len() {
-        for (s, &p) in sums.iter_mut().zip(set.image(i)) {
-            let value = p as f64 / 255.0;
-            *s += if threshold {
-                (value > 0.5) as u8 as f64
-            } else {
-                value
-            };
-        }
-    }
-    sums.iter().map(|s| (s / set.len() as f64) as f32).collect()
 }
 
 fn write_grid(

@@ -1,0 +1,54 @@
+//! What an experiment hands to the report: the markdown of one question's section and the
+//! numbers behind it, written as `reports/sections/<ID>.md` and `reports/numbers/<ID>.json`.
+//! `cargo xtask all` runs the experiments and stitches their sections into `REPORT.md`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// The `--quick` / `--reports` flags of every `experiment` subcommand.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ExperimentArgs {
+    /// Small CI-sized settings instead of the full experiment.
+    #[arg(long)]
+    pub quick: bool,
+    /// The report folder: figures go to `<reports>/figures/`.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+}
+
+impl ExperimentArgs {
+    /// Where a figure of this experiment goes, and the path the markdown links to it by.
+    pub fn figure(&self, file: &str) -> (PathBuf, String) {
+        (
+            self.reports.join("figures").join(file),
+            format!("figures/{file}"),
+        )
+    }
+}
+
+/// Writes the section of question `id` and its numbers.
+pub fn write_section(
+    reports: &Path,
+    id: &str,
+    markdown: &str,
+    numbers: &impl Serialize,
+) -> anyhow::Result<()> {
+    let section = sections_dir(reports).join(format!("{id}.md"));
+    crate::run::write_atomically(&section, |f| {
+        std::io::Write::write_all(f, markdown.as_bytes())
+    })?;
+    crate::run::write_json(&reports.join("numbers").join(format!("{id}.json")), numbers)?;
+    eprintln!("wrote {}", section.display());
+    Ok(())
+}
+
+/// `<reports>/sections`.
+pub fn sections_dir(reports: &Path) -> PathBuf {
+    reports.join("sections")
+}
+
+/// The section written for `id`, if its experiment has run.
+pub fn read_section(reports: &Path, id: &str) -> Option<String> {
+    std::fs::read_to_string(sections_dir(reports).join(format!("{id}.md"))).ok()
+}

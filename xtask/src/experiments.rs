@@ -9,8 +9,9 @@ use std::time::Instant;
 use crate::gpu::BuildPlan;
 
 /// `(crate, experiment id, the question ids its section files answer)`, in report order.
-pub const EXPERIMENTS: [(&str, &str, &[&str]); 3] = [
+pub const EXPERIMENTS: [(&str, &str, &[&str]); 4] = [
     ("rbm", "RBM-Q1", &["RBM-Q1"]),
+    ("rbm", "RBM-Q2", &["RBM-Q2"]),
     ("rbm", "RBM-Q3", &["RBM-Q3"]),
     ("rbm", "RBM-Q4", &["RBM-Q4", "RBM-Q5"]),
 ];

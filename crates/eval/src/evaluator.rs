@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context, bail};
+
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use data::{DataSetName, ImageSet, PIXELS, Scale, Split};
@@ -148,6 +150,40 @@ impl Evaluator {
     }
 }
 
+/// Every `*.png` in `dir` (sorted by name, at most `limit`), as [0, 1] pixels.
+pub fn load_png_folder(dir: &Path, limit: usize) -> anyhow::Result<Vec<f32>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+        .collect();
+    paths.sort();
+    paths.truncate(limit);
+    if paths.len() < 2 {
+        bail!(
+            "{} holds {} PNG files: at least 2 are needed",
+            dir.display(),
+            paths.len()
+        );
+    }
+    let mut pixels = Vec::with_capacity(paths.len() * PIXELS);
+    for path in &paths {
+        let image = image::open(path)
+            .with_context(|| format!("decoding {}", path.display()))?
+            .to_luma8();
+        if image.dimensions() != (28, 28) {
+            bail!(
+                "{} is {}x{}: samples must be 28x28",
+                path.display(),
+                image.width(),
+                image.height()
+            );
+        }
+        pixels.extend(image.as_raw().iter().map(|&p| p as f32 / 255.0));
+    }
+    Ok(pixels)
+}
+
 /// All pixels of a set scaled to [0, 1].
 pub fn unit_pixels(set: &ImageSet) -> Vec<f32> {
     set.pixels().iter().map(|&p| p as f32 / 255.0).collect()
@@ -179,4 +215,42 @@ pub fn format_scores(label: &str, s: &SampleScores) -> String {
         s.nearest_train_mean,
         s.nearest_train_median
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_png(path: &Path, width: u32, value: u8) {
+        image::GrayImage::from_pixel(width, 28, image::Luma([value]))
+            .save(path)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_folder_of_pngs_loads_in_name_order_as_unit_pixels() {
+        let dir = tempfile::tempdir().unwrap();
+        write_png(&dir.path().join("b.png"), 28, 255);
+        write_png(&dir.path().join("a.png"), 28, 0);
+        std::fs::write(dir.path().join("notes.txt"), "not an image").unwrap();
+        let pixels = load_png_folder(dir.path(), 100).unwrap();
+        assert_eq!(pixels.len(), 2 * PIXELS);
+        assert_eq!((pixels[0], pixels[PIXELS]), (0.0, 1.0));
+        assert!(
+            load_png_folder(dir.path(), 1)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("at least 2")
+        );
+    }
+
+    #[test]
+    fn a_png_of_the_wrong_size_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        write_png(&dir.path().join("a.png"), 28, 0);
+        write_png(&dir.path().join("wide.png"), 32, 0);
+        let err = load_png_folder(dir.path(), 100).err().unwrap().to_string();
+        assert!(err.contains("wide.png") && err.contains("28x28"), "{err}");
+    }
 }

@@ -67,20 +67,9 @@ pub fn frechet_distance(a: &Gaussian, b: &Gaussian) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reference::standard_normal as normal;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
-    use rand_distr_normal::normal;
-
-    /// Standard normal samples by Box-Muller (keeps the tests free of another crate).
-    mod rand_distr_normal {
-        use rand::Rng;
-        pub fn normal(rng: &mut impl Rng) -> f32 {
-            let u1: f64 = rng.random::<f64>().max(1e-300);
-            let u2: f64 = rng.random();
-            ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-        }
-    }
-
     fn gaussian_samples(n: usize, mean: &[f32], seed: u64) -> Vec<f32> {
         let mut rng = StdRng::seed_from_u64(seed);
         (0..n)

@@ -1,11 +1,11 @@
 //! `cargo run -p eval -- train-classifier | score | reference`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use data::{CommonArgs, DataSetName, ImageSet, PIXELS, Scale, Split};
+use data::{CommonArgs, DataSetName, ImageSet, Scale, Split};
 use eval::classifier::ClassifierConfig;
 use eval::reference::{REFERENCE_IMAGES, Reference, compute_reference};
 use eval::train::{TrainClassifierConfig, latest_learner_checkpoint, train_classifier};
@@ -138,7 +138,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let evaluator = Evaluator::load(dataset, &pretrained, data_dir, &selected.device)?;
             let (label, images) = match (dir, real) {
-                (Some(dir), _) => (dir.display().to_string(), load_png_folder(&dir, limit)?),
+                (Some(dir), _) => (
+                    dir.display().to_string(),
+                    eval::evaluator::load_png_folder(&dir, limit)?,
+                ),
                 (None, Some(split)) => {
                     let set = ImageSet::load(dataset, split, data_dir)?.truncated(limit);
                     (
@@ -174,38 +177,4 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Every `*.png` in `dir` (sorted by name, at most `limit`), as [0, 1] pixels.
-fn load_png_folder(dir: &Path, limit: usize) -> anyhow::Result<Vec<f32>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
-        .collect();
-    paths.sort();
-    paths.truncate(limit);
-    if paths.len() < 2 {
-        bail!(
-            "{} holds {} PNG files: at least 2 are needed",
-            dir.display(),
-            paths.len()
-        );
-    }
-    let mut pixels = Vec::with_capacity(paths.len() * PIXELS);
-    for path in &paths {
-        let image = image::open(path)
-            .with_context(|| format!("decoding {}", path.display()))?
-            .to_luma8();
-        if image.dimensions() != (28, 28) {
-            bail!(
-                "{} is {}x{}: samples must be 28x28",
-                path.display(),
-                image.width(),
-                image.height()
-            );
-        }
-        pixels.extend(image.as_raw().iter().map(|&p| p as f32 / 255.0));
-    }
-    Ok(pixels)
 }

@@ -63,7 +63,8 @@ pub const CORRUPTIONS: [Corruption; 5] = [
     Corruption::Blur { sigma: 2.0 },
 ];
 
-fn standard_normal(rng: &mut StdRng) -> f32 {
+/// A standard normal draw (Box-Muller), so no distribution crate is needed.
+pub fn standard_normal(rng: &mut StdRng) -> f32 {
     use rand::Rng;
     let u1: f64 = rng.random::<f64>().max(1e-300);
     let u2: f64 = rng.random();

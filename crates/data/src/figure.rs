@@ -134,6 +134,22 @@ fn to_byte(unit: f32) -> u8 {
     (unit.clamp(0.0, 1.0) * 255.0).round() as u8
 }
 
+/// A grid of 28x28 digits, each pixel shown 2x2, `cols` per row: the figure most
+/// experiments draw.
+pub fn digit_grid(values: &[f32], cols: usize, labels: Option<Vec<String>>) -> RgbImage {
+    image_grid(
+        values,
+        crate::ROWS,
+        crate::COLS,
+        &GridOptions {
+            cols,
+            upscale: 2,
+            labels,
+            ..Default::default()
+        },
+    )
+}
+
 /// Contrast-normalises each filter to [0, 1] on its own (min to 0, max to 1), so weak and
 /// strong filters are equally visible; a constant filter becomes mid-grey.
 pub fn normalise_filters(weights: &[f32], per_filter: usize) -> Vec<f32> {

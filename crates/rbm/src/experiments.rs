@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use burn::tensor::{Device, Distribution, Int, Tensor};
-use data::figure::{GridOptions, image_grid, save_png, tensor_values};
+use data::figure::{digit_grid, save_png, tensor_values};
 use data::plot::{LinePlot, Series};
 use data::section::{ExperimentArgs, write_section};
 use data::{
@@ -176,20 +176,6 @@ fn accuracy(classifier: &Classifier, images: Tensor<2>, labels: Tensor<1, Int>) 
 
 fn f(value: &Value, key: &str) -> f64 {
     value[key].as_f64().unwrap_or(f64::NAN)
-}
-
-fn grid(values: &[f32], cols: usize, labels: Option<Vec<String>>) -> data::figure::RgbImage {
-    image_grid(
-        values,
-        data::ROWS,
-        data::COLS,
-        &GridOptions {
-            cols,
-            upscale: 2,
-            labels,
-            ..Default::default()
-        },
-    )
 }
 
 /// Runs the experiment answering `id`.
@@ -388,7 +374,7 @@ fn q2_sweeps(ctx: &Experiments) -> anyhow::Result<()> {
         numbers.push(json!({ "setting": label, "config": config, "ais_test_log_likelihood": ll, "ais": estimate, "epochs": records }));
     }
     let (grid_path, grid_link) = ctx.args.figure("rbm-q2-reconstructions.png");
-    save_png(&grid(&rows.concat(), 10, None), &grid_path)?;
+    save_png(&digit_grid(&rows.concat(), 10, None), &grid_path)?;
     let (plot_path, plot_link) = ctx.args.figure("rbm-q2-reconstruction-error.png");
     mse_plot.save(&plot_path)?;
     md.push_str(&format!(
@@ -483,7 +469,7 @@ fn q3_gibbs_steps(ctx: &Experiments) -> anyhow::Result<()> {
             "rbm-q3-chains-from-noise.png"
         };
         let (path, link) = ctx.args.figure(name);
-        save_png(&grid(&rows.concat(), chains, Some(labels_row)), &path)?;
+        save_png(&digit_grid(&rows.concat(), chains, Some(labels_row)), &path)?;
         figures.push(format!("![{name}]({link})"));
     }
     md.push('\n');
@@ -611,7 +597,7 @@ fn q4_q5_missing_parts(ctx: &Experiments) -> anyhow::Result<()> {
         }
         let name = format!("rbm-q4-{}.png", mask.label());
         let (path, link) = ctx.args.figure(&name);
-        save_png(&grid(&rows.concat(), 10, None), &path)?;
+        save_png(&digit_grid(&rows.concat(), 10, None), &path)?;
         q4_figures.push_str(&format!("![{name}]({link})\n\n"));
     }
     q4.push_str(&format!(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::{Args, Parser, Subcommand};
-use data::figure::{GridOptions, image_grid, save_png, tensor_values};
+use data::figure::{digit_grid, save_png, tensor_values};
 use data::{
     CommonArgs, DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, Run, RunOptions, Split,
 };
@@ -388,17 +388,7 @@ fn write_grid(
     labels: Option<Vec<String>>,
     path: &Path,
 ) -> anyhow::Result<()> {
-    let grid = image_grid(
-        values,
-        data::ROWS,
-        data::COLS,
-        &GridOptions {
-            cols,
-            upscale: 2,
-            labels,
-            ..Default::default()
-        },
-    );
+    let grid = digit_grid(values, cols, labels);
     save_png(&grid, path)?;
     println!("wrote {}", path.display());
     Ok(())

@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Distribution, Tensor};
 use data::SelectedDevice;
 
@@ -80,48 +79,4 @@ pub fn print_gemm(selected: &SelectedDevice, timings: &[GemmTiming]) {
             t.gflops
         );
     }
-}
-
-/// Images per second of the RBM update that `../shared/peers/torch_rbm.py` times (784-256,
-/// PCD-1, batch 64, plain SGD), written op for op with Burn tensors: a yardstick for the
-/// backend and the build profile until the RBM crate has its own benchmark.
-pub fn rbm_step(selected: &SelectedDevice, steps: usize) -> f64 {
-    let device = &selected.device;
-    let (batch, visible, hidden, lr) = (64, 784, 256, 0.05f32);
-    let mut w = Tensor::<2>::random([hidden, visible], Distribution::Normal(0.0, 0.01), device);
-    let mut c = Tensor::<1>::zeros([hidden], device);
-    let mut b = Tensor::<1>::zeros([visible], device);
-    let mut chains = Tensor::<2>::zeros([batch, hidden], device);
-    let v = Tensor::<2>::random([batch, visible], Distribution::Bernoulli(0.13), device);
-    let step = |w: &mut Tensor<2>, c: &mut Tensor<1>, b: &mut Tensor<1>, chains: &mut Tensor<2>| {
-        let h_pos = sigmoid(v.clone().matmul(w.clone().transpose()) + c.clone().unsqueeze());
-        let p_v = sigmoid(chains.clone().matmul(w.clone()) + b.clone().unsqueeze());
-        let v_neg = p_v
-            .clone()
-            .random_like(Distribution::Default)
-            .lower(p_v)
-            .float();
-        let h_neg = sigmoid(v_neg.clone().matmul(w.clone().transpose()) + c.clone().unsqueeze());
-        let s = lr / batch as f32;
-        let update = h_pos.clone().transpose().matmul(v.clone())
-            - h_neg.clone().transpose().matmul(v_neg.clone());
-        *w = w.clone() + update * s;
-        *c = c.clone() + (h_pos.sum_dim(0) - h_neg.clone().sum_dim(0)).squeeze_dim(0) * s;
-        *b = b.clone() + (v.clone().sum_dim(0) - v_neg.sum_dim(0)).squeeze_dim(0) * s;
-        *chains = h_neg
-            .clone()
-            .random_like(Distribution::Default)
-            .lower(h_neg)
-            .float();
-    };
-    for _ in 0..10 {
-        step(&mut w, &mut c, &mut b, &mut chains);
-    }
-    let _ = w.clone().slice([0..1, 0..1]).into_scalar::<f32>();
-    let start = Instant::now();
-    for _ in 0..steps {
-        step(&mut w, &mut c, &mut b, &mut chains);
-    }
-    let _ = w.slice([0..1, 0..1]).into_scalar::<f32>();
-    (steps * batch) as f64 / start.elapsed().as_secs_f64()
 }

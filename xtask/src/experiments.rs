@@ -9,11 +9,18 @@ use std::time::Instant;
 use crate::gpu::BuildPlan;
 
 /// `(crate, experiment id, the question ids its section files answer)`, in report order.
-pub const EXPERIMENTS: [(&str, &str, &[&str]); 4] = [
+/// GAN-Q6 compares the families, so it runs after every other family's experiments.
+pub const EXPERIMENTS: [(&str, &str, &[&str]); 10] = [
     ("rbm", "RBM-Q1", &["RBM-Q1"]),
     ("rbm", "RBM-Q2", &["RBM-Q2"]),
     ("rbm", "RBM-Q3", &["RBM-Q3"]),
     ("rbm", "RBM-Q4", &["RBM-Q4", "RBM-Q5"]),
+    ("gan", "GAN-Q1", &["GAN-Q1"]),
+    ("gan", "GAN-Q2", &["GAN-Q2"]),
+    ("gan", "GAN-Q3", &["GAN-Q3"]),
+    ("gan", "GAN-Q4", &["GAN-Q4"]),
+    ("gan", "GAN-Q5", &["GAN-Q5"]),
+    ("gan", "GAN-Q6", &["GAN-Q6"]),
 ];
 
 /// One experiment's outcome.

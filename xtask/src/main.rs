@@ -3,12 +3,14 @@
 //! - `all`: the main job: checks the data, runs every experiment, writes `reports/`;
 //! - `data-info`: where each data set was found and its statistics;
 //! - `fetch-data <set>`: downloads a data set into `data/<set>/`, verified;
-//! - `bench gemm`: throughput of the models' matrix products on a backend.
+//! - `bench gemm`: throughput of the models' matrix products on a backend;
+//! - `bench rbm|gan`: the models' own training steps against the peer scripts.
 
 mod bench;
 mod evaluation;
 mod experiments;
 mod gpu;
+mod models_bench;
 mod questions;
 mod report;
 
@@ -72,9 +74,26 @@ enum Command {
         /// xtask itself is built CPU-only: `flex` (or `auto`, which resolves to it).
         #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
         backend: BackendChoice,
-        /// Timed repetitions per measurement (the median is reported).
+        /// Timed repetitions per product (gemm; the median is reported).
         #[arg(long, default_value_t = 20)]
         repeats: usize,
+        /// CPU threads for genlab (RAYON_NUM_THREADS) and for the peers (--threads).
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Training epochs timed (the first one is reported apart as warm-up).
+        #[arg(long, default_value_t = 3)]
+        epochs: usize,
+        /// GANs: at most this many batches per epoch (0: all 468).
+        #[arg(long, default_value_t = 0)]
+        steps: usize,
+        /// GANs: the backbone (mlp or dcgan have peers).
+        #[arg(long, value_enum, default_value_t = gan::Backbone::Mlp)]
+        backbone: gan::Backbone,
+        /// The peer scripts' folder; `--peers none` skips them.
+        #[arg(long, default_value = "../shared/peers")]
+        peers: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -82,8 +101,10 @@ enum Command {
 enum BenchTarget {
     /// The matrix products of the models, GFLOP/s per shape.
     Gemm,
-    /// The RBM update of ../shared/peers/torch_rbm.py, images per second.
-    RbmStep,
+    /// The RBM of ../shared/peers/torch_rbm.py and sklearn_rbm.py, trained by the rbm crate.
+    Rbm,
+    /// The GANs of ../shared/peers/torch_gan_mlp.py and torch_dcgan.py, trained by the gan crate.
+    Gan,
 }
 
 fn main() {
@@ -101,7 +122,26 @@ fn main() {
             target,
             backend,
             repeats,
-        } => run_bench(target, backend, repeats),
+            threads,
+            epochs,
+            steps,
+            backbone,
+            peers,
+            data_dir,
+        } => {
+            // Before anything starts rayon's pool, which reads this once.
+            // SAFETY: no other thread exists yet.
+            unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+            let models = ModelBench {
+                threads,
+                epochs: epochs.max(1),
+                steps,
+                backbone,
+                peers: (peers.as_os_str() != "none").then_some(peers),
+                data_dir,
+            };
+            run_bench(target, backend, repeats, &models)
+        }
     };
     data::exit_on_error(|| result);
 }
@@ -206,23 +246,78 @@ fn all(
     Ok(())
 }
 
-fn run_bench(target: BenchTarget, backend: BackendChoice, repeats: usize) -> anyhow::Result<()> {
+/// The settings of `bench rbm|gan`.
+struct ModelBench {
+    threads: usize,
+    epochs: usize,
+    steps: usize,
+    backbone: gan::Backbone,
+    peers: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+}
+
+fn run_bench(
+    target: BenchTarget,
+    backend: BackendChoice,
+    repeats: usize,
+    models: &ModelBench,
+) -> anyhow::Result<()> {
     let selected = data::select_device(backend)?;
-    match target {
+    let data_dir = models.data_dir.as_deref();
+    let epochs = models.epochs;
+    let (ours, peer_runs) = match target {
         BenchTarget::Gemm => {
-            bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)))
+            bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)));
+            return Ok(());
         }
-        BenchTarget::RbmStep => {
-            let mut rates: Vec<f64> = (0..repeats.clamp(1, 5))
-                .map(|_| bench::rbm_step(&selected, 300))
-                .collect();
-            rates.sort_by(f64::total_cmp);
-            println!("backend: {}", selected.reason);
-            println!(
-                "rbm step 784-256 batch 64: median {:.0} images/s over {} runs of 300 steps",
-                rates[rates.len() / 2],
-                rates.len()
-            );
+        BenchTarget::Rbm => {
+            let args = vec!["--epochs".to_string(), epochs.to_string()];
+            (
+                models_bench::rbm(&selected, data_dir, epochs)?,
+                vec![("torch_rbm.py", args.clone()), ("sklearn_rbm.py", args)],
+            )
+        }
+        BenchTarget::Gan => {
+            let script = match models.backbone {
+                gan::Backbone::Mlp => Some("torch_gan_mlp.py"),
+                gan::Backbone::Dcgan => Some("torch_dcgan.py"),
+                gan::Backbone::Cnn => None,
+            };
+            let mut args = vec!["--epochs".to_string(), epochs.to_string()];
+            if models.steps > 0 {
+                args.extend(["--max-steps".to_string(), models.steps.to_string()]);
+            }
+            (
+                models_bench::gan(&selected, data_dir, models.backbone, epochs, models.steps)?,
+                script.map(|s| (s, args)).into_iter().collect(),
+            )
+        }
+    };
+    println!("backend: {}; threads: {}", selected.reason, models.threads);
+    let ours_rate = ours.steady_images_per_s();
+    println!(
+        "{}: epochs {:?} s ({} images each); {:.0} images/s after the first epoch",
+        ours.label,
+        ours.epoch_seconds
+            .iter()
+            .map(|s| (s * 100.0).round() / 100.0)
+            .collect::<Vec<_>>(),
+        ours.images_per_epoch,
+        ours_rate
+    );
+    let Some(peers) = &models.peers else {
+        return Ok(());
+    };
+    for (script, args) in peer_runs {
+        match models_bench::peer(peers, script, &args, models.threads) {
+            Ok(result) => {
+                let rate = models_bench::peer_images_per_s(&result).unwrap_or(f64::NAN);
+                println!(
+                    "{script}: {rate:.0} images/s after the first epoch; genlab / peer = {:.2}",
+                    ours_rate / rate
+                );
+            }
+            Err(e) => println!("{script}: not run: {e:#}"),
         }
     }
     Ok(())

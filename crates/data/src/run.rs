@@ -275,7 +275,11 @@ impl Run {
             if let Value::Object(map) = &mut metrics {
                 map.insert("epoch".into(), json!(index + 1));
             }
-            progress.println(format!("epoch {}/{epochs}: {metrics}", index + 1));
+            progress.println(format!(
+                "epoch {}/{epochs}: {}",
+                index + 1,
+                compact(&metrics)
+            ));
             self.log(&metrics)?;
             let done = index + 1;
             if done % self.checkpoint_every == 0 || done == epochs {
@@ -285,6 +289,48 @@ impl Run {
         }
         progress.finish();
         Ok(state)
+    }
+}
+
+/// The device's random stream for one epoch, so a resumed run draws what an uninterrupted
+/// one would.
+pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(epoch as u64 + 1)
+        .rotate_left(17)
+}
+
+/// Options for a run that experiments share: a finished run `<runs_dir>/<model>/<name>` with
+/// the same config is reloaded (`resume`, which loads its last checkpoint), anything else
+/// (no run, another config, an unfinished run) is trained afresh.
+pub fn reuse_finished(
+    runs_dir: &Path,
+    model: &str,
+    name: &str,
+    config: &impl Serialize,
+) -> RunOptions {
+    let dir = runs_dir.join(model).join(name);
+    let finished = dir.join("summary.json").exists()
+        && read_json::<Value>(&dir.join("config.json"))
+            .is_ok_and(|saved| saved["config"] == json!(config));
+    RunOptions {
+        runs_dir: runs_dir.to_owned(),
+        name: Some(name.to_string()),
+        resume: finished,
+        overwrite: !finished,
+        ..Default::default()
+    }
+}
+
+/// A record for the terminal: long arrays (per-step series) shortened to their length.
+pub fn compact(value: &Value) -> Value {
+    match value {
+        Value::Array(items) if items.len() > 10 => json!(format!("[{} values]", items.len())),
+        Value::Array(items) => Value::Array(items.iter().map(compact).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), compact(v))).collect())
+        }
+        other => other.clone(),
     }
 }
 

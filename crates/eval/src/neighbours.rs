@@ -51,9 +51,25 @@ pub fn for_each_distance_row(
 
 /// Distance from each row of `a` to its nearest row of `b`.
 pub fn nearest_distances(a: &[f32], b: &[f32], dim: usize, device: &Device) -> Vec<f32> {
-    let mut out = vec![0.0; a.len() / dim];
+    nearest_rows(a, b, dim, device)
+        .into_iter()
+        .map(|(_, distance)| distance)
+        .collect()
+}
+
+/// Index of and distance to the nearest row of `b` for each row of `a`.
+pub fn nearest_rows(a: &[f32], b: &[f32], dim: usize, device: &Device) -> Vec<(usize, f32)> {
+    let mut out = vec![(0, 0.0); a.len() / dim];
     for_each_distance_row(a, b, dim, device, |i, row| {
-        out[i] = row.iter().copied().fold(f32::INFINITY, f32::min).sqrt();
+        let (index, squared) =
+            row.iter()
+                .copied()
+                .enumerate()
+                .fold(
+                    (0, f32::INFINITY),
+                    |best, (j, d)| if d < best.1 { (j, d) } else { best },
+                );
+        out[i] = (index, squared.max(0.0).sqrt());
     });
     out
 }

@@ -44,6 +44,54 @@ pub struct LogZEstimate {
     pub betas: usize,
 }
 
+/// Whether an estimate can be reported: judged from the same estimate with a schedule four
+/// times longer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Convergence {
+    /// `log Z` of the longer schedule minus that of the shorter one.
+    pub log_z_shift: f64,
+    /// The longer schedule's effective sample size as a fraction of its chains.
+    pub ess_fraction: f64,
+    pub converged: bool,
+    /// Why not, in words, when not converged.
+    pub problems: Vec<String>,
+}
+
+/// Largest `log Z` shift (nats) between a schedule and one four times longer.
+pub const MAX_LOG_Z_SHIFT: f64 = 1.0;
+/// Smallest share of chains that must effectively carry the estimate: below it, a few
+/// chains' weights decide `log Z` and the error bar itself is unreliable.
+pub const MIN_ESS_FRACTION: f64 = 0.1;
+
+/// Compares an estimate with the one from a 4x longer schedule: converged when `log Z`
+/// moved by less than [`MAX_LOG_Z_SHIFT`] *and* the longer run's weights are spread over at
+/// least [`MIN_ESS_FRACTION`] of its chains. A stable `log Z` with a tiny ESS is not
+/// convergence: a rare heavy chain that neither run drew would move it.
+pub fn convergence(short: &LogZEstimate, long: &LogZEstimate) -> Convergence {
+    let log_z_shift = long.log_z - short.log_z;
+    let ess_fraction = long.effective_sample_size / long.chains.max(1) as f64;
+    let mut problems = Vec::new();
+    if log_z_shift.abs() >= MAX_LOG_Z_SHIFT {
+        problems.push(format!(
+            "log Z moved by {log_z_shift:.2} nats with the 4x longer schedule"
+        ));
+    }
+    if ess_fraction < MIN_ESS_FRACTION {
+        problems.push(format!(
+            "effective sample size {:.1} of {} chains ({:.1}%)",
+            long.effective_sample_size,
+            long.chains,
+            100.0 * ess_fraction
+        ));
+    }
+    Convergence {
+        log_z_shift,
+        ess_fraction,
+        converged: problems.is_empty(),
+        problems,
+    }
+}
+
 /// The annealing schedule: `n` inverse temperatures from 0 to 1 in the proportions of
 /// Salakhutdinov & Murray (2008).
 pub fn schedule(n: usize) -> Vec<f64> {

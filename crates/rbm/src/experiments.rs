@@ -1,17 +1,14 @@
 //! The experiments that answer RBM-Q1 to RBM-Q5: each trains or loads what it needs, writes
 //! its figures, and returns its section of the report with the numbers it measured.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context as _;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use data::figure::{digit_grid, save_png, tensor_values};
 use data::plot::{LinePlot, Series};
 use data::section::{ExperimentArgs, write_section};
-use data::{
-    DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, Run, RunOptions, SelectedDevice,
-    Split,
-};
+use data::{DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, Run, SelectedDevice, Split};
 use eval::classifier::Classifier;
 use serde_json::{Value, json};
 
@@ -29,6 +26,7 @@ pub struct Experiments<'a> {
     pub selected: &'a SelectedDevice,
     pub train: ImageSet,
     pub test: ImageSet,
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Experiments<'_> {
@@ -81,18 +79,9 @@ impl Experiments<'_> {
         config: &TrainConfig,
         mut after_epoch: impl FnMut(&RbmState) -> Value,
     ) -> anyhow::Result<(RbmState, Vec<Value>)> {
-        let runs_dir = PathBuf::from("runs/rbm-experiments");
-        let dir = runs_dir.join("rbm").join(name);
-        let finished = dir.join("summary.json").exists()
-            && data::run::read_json::<Value>(&dir.join("config.json"))
-                .is_ok_and(|saved| saved["config"] == json!(config));
-        let options = RunOptions {
-            runs_dir,
-            name: Some(name.to_string()),
-            resume: finished,
-            overwrite: !finished,
-            ..Default::default()
-        };
+        let options =
+            data::run::reuse_finished(Path::new("runs/rbm-experiments"), "rbm", name, config);
+        let finished = options.resume;
         let device = self.device();
         let train = self.train_subset(config);
         let mut run = Run::start("rbm", name, &options, config, config.seed, self.selected)?;
@@ -406,10 +395,11 @@ fn pearson(a: &[f64], b: &[f64]) -> f64 {
 /// RBM-Q3: Gibbs chains of growing length, from test digits and from noise.
 fn q3_gibbs_steps(ctx: &Experiments) -> anyhow::Result<()> {
     let config = ctx.base_config();
-    let (state, _) = ctx.train("base", &config, |_| json!({}))?;
+    let (state, base_records) = ctx.train("base", &config, |_| json!({}))?;
     let classifier = ctx.classifier()?;
     let device = ctx.device();
     let steps = [1usize, 10, 100, 1000];
+    let mut sample_scores = None;
     let chains = 10;
     let batch = ctx.test_batch(&config, None);
     let labels = batch.labels.clone();
@@ -437,6 +427,7 @@ fn q3_gibbs_steps(ctx: &Experiments) -> anyhow::Result<()> {
         )];
         let mut v = start;
         let mut done = 0;
+        let started = std::time::Instant::now();
         for &k in &steps {
             let gibbs = state.rbm.gibbs_from_visible(v, k - done);
             done = k;
@@ -455,9 +446,28 @@ fn q3_gibbs_steps(ctx: &Experiments) -> anyhow::Result<()> {
             ));
             numbers.push(json!({ "from_test": from_test, "steps": k, "kept_label": kept, "confidence": confidence }));
             rows.push(tensor_values(
-                probabilities.slice([0..chains, 0..config.model.visible]),
+                probabilities
+                    .clone()
+                    .slice([0..chains, 0..config.model.visible]),
             ));
             v = gibbs.visible;
+            if !from_test && k == *steps.last().expect("steps") {
+                // Sampling cost: every step up to here, per 1000 chains.
+                let sampling_ms_1000 = started.elapsed().as_secs_f64() * 1e6 / n as f64;
+                let evaluator = eval::Evaluator::load(
+                    DataSetName::Mnist,
+                    &eval::pretrained_dir(),
+                    ctx.data_dir.as_deref(),
+                    device,
+                )?;
+                let scores = evaluator.score_tensor(probabilities, data::Scale::ZeroOne);
+                sample_scores = Some(json!({
+                    "run": format!("{} hidden, PCD-1, {} epochs; {k} Gibbs steps from noise, {n} chains", config.model.hidden, config.epochs),
+                    "scores": scores,
+                    "train_seconds": base_records.iter().map(|r| f(r, "train_seconds")).sum::<f64>(),
+                    "sampling_ms_1000": sampling_ms_1000,
+                }));
+            }
         }
         let labels_row = std::iter::once("start".to_string())
             .chain(steps.iter().map(|s| format!("{s}")))
@@ -471,6 +481,21 @@ fn q3_gibbs_steps(ctx: &Experiments) -> anyhow::Result<()> {
         let (path, link) = ctx.args.figure(name);
         save_png(&digit_grid(&rows.concat(), chains, Some(labels_row)), &path)?;
         figures.push(format!("![{name}]({link})"));
+    }
+    if let Some(entry) = &sample_scores {
+        let s = &entry["scores"];
+        md.push_str(&format!(
+            "\nThe {n} chains from noise after {} steps, scored as samples by the eval classifier: \
+             FID {:.1}, {} classes covered, precision {:.3}, recall {:.3} (GAN-Q6 compares them \
+             with the other families).\n",
+            steps[steps.len() - 1],
+            s["fid"].as_f64().unwrap_or(f64::NAN),
+            s["classes"]["classes_covered"],
+            s["precision_recall"]["precision"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            s["precision_recall"]["recall"].as_f64().unwrap_or(f64::NAN),
+        ));
     }
     md.push('\n');
     for figure in figures {
@@ -529,7 +554,7 @@ fn q3_gibbs_steps(ctx: &Experiments) -> anyhow::Result<()> {
         &ctx.args.reports,
         "RBM-Q3",
         &md,
-        &json!({ "config": config, "chains": numbers, "training": training }),
+        &json!({ "config": config, "chains": numbers, "training": training, "sample_scores": sample_scores }),
     )
 }
 
@@ -690,5 +715,6 @@ pub fn context<'a>(
         selected,
         train: ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?,
         test: ImageSet::load(DataSetName::Mnist, Split::Test, data_dir)?,
+        data_dir: data_dir.map(ToOwned::to_owned),
     })
 }

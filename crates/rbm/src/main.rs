@@ -206,6 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let base = base_rate_bias(&means, train.len());
             let test_v = images(&test.clone().truncated(test_images), &config, &device);
             let mut results = Vec::new();
+            let mut estimates = Vec::new();
             for factor in [1, 4] {
                 let ais = AisConfig::new()
                     .with_chains(chains)
@@ -228,6 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     started.elapsed().as_secs_f64()
                 );
                 results.push(json!({ "estimate": estimate, "test_log_likelihood": ll, "test_images": test_v.dims()[0] }));
+                estimates.push(estimate);
             }
             if state.rbm.hidden() <= 20 {
                 let exact = rbm::ais::exact_log_z(&state.rbm, &device);
@@ -238,20 +240,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 results.push(json!({ "exact_log_z": exact, "test_log_likelihood": ll }));
             }
-            let shift = results[1]["estimate"]["log_z"].as_f64().unwrap_or(0.0)
-                - results[0]["estimate"]["log_z"].as_f64().unwrap_or(0.0);
-            let converged = shift.abs() < 1.0;
-            println!(
-                "log Z moved by {shift:.2} nats with the 4x longer schedule: {}",
-                if converged {
-                    "converged (within 1 nat)"
-                } else {
-                    "NOT converged: do not report this estimate as a result"
-                }
-            );
+            let verdict = rbm::ais::convergence(&estimates[0], &estimates[1]);
+            if verdict.converged {
+                println!(
+                    "converged: log Z moved by {:.2} nats with the 4x longer schedule, ESS {:.0}% of the chains",
+                    verdict.log_z_shift,
+                    100.0 * verdict.ess_fraction
+                );
+            } else {
+                println!(
+                    "NOT converged ({}): do not report this estimate as a result; try more --chains or --betas",
+                    verdict.problems.join("; ")
+                );
+            }
             data::run::write_json(
                 &run.join("ais.json"),
-                &json!({ "runs": results, "log_z_shift_4x": shift, "converged": converged }),
+                &json!({ "runs": results, "convergence": verdict }),
             )?;
         }
         Command::Sample {

@@ -178,3 +178,33 @@ fn cd_training_raises_the_exact_likelihood_of_a_tiny_data_set() {
         "before {before}, after {after}"
     );
 }
+
+fn estimate(log_z: f64, ess: f64, chains: usize) -> crate::ais::LogZEstimate {
+    crate::ais::LogZEstimate {
+        log_z,
+        log_z_low: None,
+        log_z_high: log_z,
+        log_z_base: 0.0,
+        effective_sample_size: ess,
+        chains,
+        betas: 100,
+    }
+}
+
+#[test]
+fn ais_convergence_needs_a_stable_log_z_and_spread_weights() {
+    use crate::ais::convergence;
+    // The strong RBM's case: log Z stable within 0.66 nats, but 4.5 of 100 chains carry it.
+    let verdict = convergence(&estimate(522.14, 3.4, 100), &estimate(522.80, 4.5, 100));
+    assert!(!verdict.converged);
+    assert_eq!(verdict.problems.len(), 1);
+    assert!(verdict.problems[0].contains("effective sample size"));
+    // Shifted by more than a nat.
+    let verdict = convergence(&estimate(190.0, 80.0, 100), &estimate(191.5, 90.0, 100));
+    assert!(!verdict.converged);
+    assert!(verdict.problems[0].contains("moved by 1.50"));
+    // Both fine.
+    let verdict = convergence(&estimate(190.21, 80.0, 100), &estimate(190.19, 95.0, 100));
+    assert!(verdict.converged, "{:?}", verdict.problems);
+    assert!((verdict.log_z_shift + 0.02).abs() < 1e-9);
+}

@@ -213,14 +213,6 @@ impl data::Checkpointable for RbmState {
     }
 }
 
-/// The device's random stream for one epoch, so a resumed run draws what an uninterrupted
-/// one would.
-pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(epoch as u64 + 1)
-        .rotate_left(17)
-}
-
 /// Monitoring figures of one epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
@@ -288,7 +280,7 @@ pub fn train_epoch(
     config: &TrainConfig,
     device: &Device,
 ) -> anyhow::Result<Value> {
-    device.seed(epoch_seed(config.seed, epoch));
+    device.seed(data::run::epoch_seed(config.seed, epoch));
     let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
     let started = std::time::Instant::now();
     let batches = epoch_batches(

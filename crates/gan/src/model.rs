@@ -1,0 +1,412 @@
+//! Generators and discriminators. Every generator maps latent codes `[batch, latent]` to
+//! images `[batch, 784]` in (-1, 1) (a `tanh` output); every discriminator maps images
+//! `[batch, 784]` to one logit each, `[batch, 1]` (D(x) = sigmoid(logit)).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig,
+    PaddingConfig2d,
+};
+use burn::tensor::activation::{leaky_relu, relu};
+use burn::tensor::{Device, Tensor};
+use data::{COLS, PIXELS, ROWS};
+use serde::{Deserialize, Serialize};
+
+/// Slope of the LeakyReLU used by every discriminator (and the MLP generator).
+const LEAK: f64 = 0.2;
+
+/// The network family of both players.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backbone {
+    /// The course's MLPs: G latent-256-512-1024-784, D 784-1024-512-256-1 with dropout.
+    Mlp,
+    /// The course's CNN: transposed convolutions growing 1 -> 5 -> 7 -> 14 -> 28 pixels,
+    /// and a mirrored convolutional discriminator, both with batch norm.
+    Cnn,
+    /// A DCGAN for 28x28 (the network of `../shared/peers/torch_dcgan.py`).
+    Dcgan,
+}
+
+/// Architecture of both players.
+#[derive(Config, Debug)]
+pub struct GanConfig {
+    pub backbone: Backbone,
+    /// Dimension of the latent code z ~ N(0, I).
+    #[config(default = 100)]
+    pub latent: usize,
+    /// Dropout after each hidden layer of the MLP discriminator (the course used 0.3).
+    #[config(default = 0.3)]
+    pub dropout: f64,
+    /// Channels of the widest convolution of the course CNN (the others are 1/2 and 1/4 of it).
+    #[config(default = 128)]
+    pub cnn_channels: usize,
+    /// Weights ~ N(0, 0.02) as in the DCGAN paper, instead of Burn's default (Kaiming-uniform,
+    /// the same bounds as PyTorch's default).
+    #[config(default = false)]
+    pub dcgan_init: bool,
+}
+
+impl GanConfig {
+    /// N(0, 0.02) with `dcgan_init`, else the default of Burn's linear and convolution
+    /// layers (Kaiming-uniform with gain 1/sqrt(3): U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+    fn initializer(&self) -> Initializer {
+        if self.dcgan_init {
+            Initializer::Normal {
+                mean: 0.0,
+                std: 0.02,
+            }
+        } else {
+            Initializer::KaimingUniform {
+                gain: 1.0 / 3f64.sqrt(),
+                fan_out_only: false,
+            }
+        }
+    }
+
+    fn linear(&self, input: usize, output: usize, device: &Device) -> Linear {
+        LinearConfig::new(input, output)
+            .with_initializer(self.initializer())
+            .init(device)
+    }
+
+    /// A `kernel`x`kernel` convolution with stride and symmetric padding.
+    fn conv(
+        &self,
+        channels: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        device: &Device,
+    ) -> Conv2d {
+        Conv2dConfig::new(channels, [kernel, kernel])
+            .with_stride([stride, stride])
+            .with_padding(PaddingConfig2d::Explicit(
+                padding, padding, padding, padding,
+            ))
+            .with_initializer(self.initializer())
+            .init(device)
+    }
+
+    /// A transposed convolution: output side = (input - 1) * stride - 2 * padding + kernel.
+    fn deconv(
+        &self,
+        channels: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        device: &Device,
+    ) -> ConvTranspose2d {
+        ConvTranspose2dConfig::new(channels, [kernel, kernel])
+            .with_stride([stride, stride])
+            .with_padding([padding, padding])
+            .with_initializer(self.initializer())
+            .init(device)
+    }
+
+    pub fn init_generator(&self, device: &Device) -> Generator {
+        let z = self.latent;
+        match self.backbone {
+            Backbone::Mlp => Generator::Mlp(MlpGenerator {
+                layers: vec![
+                    self.linear(z, 256, device),
+                    self.linear(256, 512, device),
+                    self.linear(512, 1024, device),
+                    self.linear(1024, PIXELS, device),
+                ],
+            }),
+            Backbone::Cnn => {
+                let c = self.cnn_channels;
+                Generator::Cnn(CnnGenerator {
+                    deconvs: vec![
+                        self.deconv([z, c], 5, 1, 0, device),         // 1 -> 5
+                        self.deconv([c, c / 2], 3, 1, 0, device),     // 5 -> 7
+                        self.deconv([c / 2, c / 4], 4, 2, 1, device), // 7 -> 14
+                        self.deconv([c / 4, 1], 4, 2, 1, device),     // 14 -> 28
+                    ],
+                    norms: [c, c / 2, c / 4]
+                        .map(|n| BatchNormConfig::new(n).init(device))
+                        .to_vec(),
+                })
+            }
+            Backbone::Dcgan => Generator::Dcgan(DcganGenerator {
+                project: self.linear(z, 128 * 7 * 7, device),
+                project_norm: BatchNormConfig::new(128 * 7 * 7).init(device),
+                deconv1: self.deconv([128, 64], 4, 2, 1, device),
+                norm1: BatchNormConfig::new(64).init(device),
+                deconv2: self.deconv([64, 1], 4, 2, 1, device),
+            }),
+        }
+    }
+
+    pub fn init_discriminator(&self, device: &Device) -> Discriminator {
+        match self.backbone {
+            Backbone::Mlp => Discriminator::Mlp(MlpDiscriminator {
+                layers: vec![
+                    self.linear(PIXELS, 1024, device),
+                    self.linear(1024, 512, device),
+                    self.linear(512, 256, device),
+                    self.linear(256, 1, device),
+                ],
+                dropout: DropoutConfig::new(self.dropout).init(),
+            }),
+            Backbone::Cnn => {
+                let c = self.cnn_channels;
+                Discriminator::Cnn(CnnDiscriminator {
+                    convs: vec![
+                        self.conv([1, c / 4], 4, 2, 1, device),     // 28 -> 14
+                        self.conv([c / 4, c / 2], 4, 2, 1, device), // 14 -> 7
+                        self.conv([c / 2, c], 3, 1, 0, device),     // 7 -> 5
+                        self.conv([c, 1], 5, 1, 0, device),         // 5 -> 1
+                    ],
+                    norms: [c / 2, c]
+                        .map(|n| BatchNormConfig::new(n).init(device))
+                        .to_vec(),
+                })
+            }
+            Backbone::Dcgan => Discriminator::Dcgan(DcganDiscriminator {
+                conv1: self.conv([1, 64], 4, 2, 1, device),
+                conv2: self.conv([64, 128], 4, 2, 1, device),
+                norm2: BatchNormConfig::new(128).init(device),
+                logit: self.linear(128 * 7 * 7, 1, device),
+            }),
+        }
+    }
+}
+
+/// The generator of any backbone.
+// One value per run: its size does not matter, and boxing would hide the layers from the
+// Module derive's record layout.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Generator {
+    Mlp(MlpGenerator),
+    Cnn(CnnGenerator),
+    Dcgan(DcganGenerator),
+}
+
+impl Generator {
+    /// Images `[batch, 784]` in (-1, 1) from latent codes `[batch, latent]`.
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
+        match self {
+            Generator::Mlp(g) => g.forward(z),
+            Generator::Cnn(g) => g.forward(z),
+            Generator::Dcgan(g) => g.forward(z),
+        }
+    }
+}
+
+/// The discriminator of any backbone.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Discriminator {
+    Mlp(MlpDiscriminator),
+    Cnn(CnnDiscriminator),
+    Dcgan(DcganDiscriminator),
+}
+
+impl Discriminator {
+    /// One logit per image, `[batch, 1]`, for images `[batch, 784]`.
+    pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        match self {
+            Discriminator::Mlp(d) => d.forward(images),
+            Discriminator::Cnn(d) => d.forward(images),
+            Discriminator::Dcgan(d) => d.forward(images),
+        }
+    }
+}
+
+fn flat_images(x: Tensor<4>) -> Tensor<2> {
+    x.flatten::<2>(1, 3)
+}
+
+fn nchw(images: Tensor<2>) -> Tensor<4> {
+    let [batch, _] = images.dims();
+    images.reshape([batch, 1, ROWS, COLS])
+}
+
+#[derive(Module, Debug)]
+pub struct MlpGenerator {
+    layers: Vec<Linear>,
+}
+
+impl MlpGenerator {
+    fn forward(&self, z: Tensor<2>) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        let mut x = z;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            x = if i < last {
+                leaky_relu(x, LEAK)
+            } else {
+                x.tanh()
+            };
+        }
+        x
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct MlpDiscriminator {
+    layers: Vec<Linear>,
+    dropout: Dropout,
+}
+
+impl MlpDiscriminator {
+    fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        let mut x = images;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            if i < last {
+                x = self.dropout.forward(leaky_relu(x, LEAK));
+            }
+        }
+        x
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct CnnGenerator {
+    deconvs: Vec<ConvTranspose2d>,
+    norms: Vec<BatchNorm>,
+}
+
+impl CnnGenerator {
+    fn forward(&self, z: Tensor<2>) -> Tensor<2> {
+        let [batch, latent] = z.dims();
+        let mut x = z.reshape([batch, latent, 1, 1]);
+        for (i, deconv) in self.deconvs.iter().enumerate() {
+            x = deconv.forward(x);
+            x = match self.norms.get(i) {
+                Some(norm) => relu(norm.forward(x)),
+                None => x.tanh(),
+            };
+        }
+        flat_images(x)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct CnnDiscriminator {
+    convs: Vec<Conv2d>,
+    /// Batch norm after every convolution but the first and the last.
+    norms: Vec<BatchNorm>,
+}
+
+impl CnnDiscriminator {
+    fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        let last = self.convs.len() - 1;
+        let mut x = nchw(images);
+        for (i, conv) in self.convs.iter().enumerate() {
+            x = conv.forward(x);
+            if i == last {
+                break;
+            }
+            if i > 0 {
+                x = self.norms[i - 1].forward(x);
+            }
+            x = leaky_relu(x, LEAK);
+        }
+        flat_images(x)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct DcganGenerator {
+    project: Linear,
+    /// Normalises each of the 6272 projected features (PyTorch's BatchNorm1d(6272)).
+    project_norm: BatchNorm,
+    deconv1: ConvTranspose2d,
+    norm1: BatchNorm,
+    deconv2: ConvTranspose2d,
+}
+
+impl DcganGenerator {
+    fn forward(&self, z: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = z.dims();
+        let x = relu(self.project_norm.forward(self.project.forward(z)));
+        let x = x.reshape([batch, 128, 7, 7]);
+        let x = relu(self.norm1.forward(self.deconv1.forward(x)));
+        flat_images(self.deconv2.forward(x).tanh())
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct DcganDiscriminator {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    norm2: BatchNorm,
+    logit: Linear,
+}
+
+impl DcganDiscriminator {
+    fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        let x = leaky_relu(self.conv1.forward(nchw(images)), LEAK);
+        let x = leaky_relu(self.norm2.forward(self.conv2.forward(x)), LEAK);
+        self.logit.forward(x.flatten::<2>(1, 3))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Module;
+    use burn::tensor::Distribution;
+
+    fn check_shapes(backbone: Backbone, expected_g: usize, expected_d: usize) {
+        let device = Device::flex();
+        let config = GanConfig::new(backbone).with_latent(100);
+        let g = config.init_generator(&device);
+        let d = config.init_discriminator(&device);
+        let z = Tensor::<2>::random([3, 100], Distribution::Normal(0.0, 1.0), &device);
+        let images = g.forward(z);
+        assert_eq!(images.dims(), [3, PIXELS]);
+        let values = images.clone().into_data().try_to_vec::<f32>().unwrap();
+        assert!(values.iter().all(|v| v.abs() <= 1.0), "tanh range");
+        assert_eq!(d.forward(images).dims(), [3, 1]);
+        assert_eq!(
+            g.num_params(),
+            expected_g,
+            "{backbone:?} generator parameters"
+        );
+        assert_eq!(
+            d.num_params(),
+            expected_d,
+            "{backbone:?} discriminator parameters"
+        );
+    }
+
+    #[test]
+    fn the_mlp_has_the_course_shapes_and_the_peer_parameter_counts() {
+        // ../shared/peers/README.md: 1,486,352 and 1,460,225 parameters.
+        check_shapes(Backbone::Mlp, 1_486_352, 1_460_225);
+    }
+
+    #[test]
+    fn the_dcgan_has_the_peer_parameter_counts() {
+        // The peers count 778,305 / 138,817 trainable parameters; Burn's num_params also
+        // counts batch norm's running mean and variance (2 x (6272 + 64) for G, 2 x 128 for D).
+        check_shapes(
+            Backbone::Dcgan,
+            778_305 + 2 * (6272 + 64),
+            138_817 + 2 * 128,
+        );
+    }
+
+    #[test]
+    fn the_course_cnn_grows_one_pixel_to_28() {
+        let device = Device::flex();
+        let config = GanConfig::new(Backbone::Cnn)
+            .with_latent(10)
+            .with_cnn_channels(16);
+        let g = config.init_generator(&device);
+        let d = config.init_discriminator(&device);
+        let z = Tensor::<2>::random([2, 10], Distribution::Normal(0.0, 1.0), &device);
+        let images = g.forward(z);
+        assert_eq!(images.dims(), [2, PIXELS]);
+        assert_eq!(d.forward(images).dims(), [2, 1]);
+    }
+}

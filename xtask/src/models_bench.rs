@@ -1,0 +1,145 @@
+//! `cargo xtask bench rbm|gan`: seconds per epoch and images per second of the models'
+//! own training steps on the networks `../shared/peers` trains, and the same figures of the
+//! peer scripts (PyTorch, scikit-learn) run in the same sitting.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Context;
+use data::{DataSetName, ImageSet, SelectedDevice, Split};
+use serde_json::Value;
+
+/// Wall time of each training epoch (without evaluation).
+pub struct Throughput {
+    pub label: String,
+    pub images_per_epoch: usize,
+    pub epoch_seconds: Vec<f64>,
+}
+
+impl Throughput {
+    /// Images per second after the first epoch (allocator and kernel warm-up excluded),
+    /// as the peers' `samples_per_s_after_first_epoch`.
+    pub fn steady_images_per_s(&self) -> f64 {
+        let steady = if self.epoch_seconds.len() > 1 {
+            &self.epoch_seconds[1..]
+        } else {
+            &self.epoch_seconds[..]
+        };
+        self.images_per_epoch as f64 * steady.len() as f64 / steady.iter().sum::<f64>()
+    }
+}
+
+/// The RBM of `torch_rbm.py` / `sklearn_rbm.py`: 784-256, PCD-1 with chains as many as
+/// the batch, batch 64, lr 0.05, grey pixels, data order, trained by `rbm::train::train_epoch`.
+pub fn rbm(
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+    epochs: usize,
+) -> anyhow::Result<Throughput> {
+    use rbm::train::{RbmState, TrainConfig, train_epoch};
+    let train = ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?;
+    let test = ImageSet::load(DataSetName::Mnist, Split::Test, data_dir)?;
+    let config = TrainConfig::new(rbm::RbmConfig::new().with_hidden(256))
+        .with_learning_rate(0.05)
+        .with_batch_size(64)
+        .with_epochs(epochs)
+        .with_monitor_images(100);
+    let device = &selected.device;
+    device.seed(0);
+    let mut state = RbmState::new(&config, device);
+    let mut epoch_seconds = Vec::new();
+    for epoch in 0..epochs {
+        let record = train_epoch(&mut state, epoch, &train, &test, &config, device)?;
+        epoch_seconds.push(record["train_seconds"].as_f64().context("train_seconds")?);
+    }
+    Ok(Throughput {
+        label: "genlab rbm (PCD-1 784-256, batch 64)".into(),
+        images_per_epoch: train.len(),
+        epoch_seconds,
+    })
+}
+
+/// The GANs of `torch_gan_mlp.py` (MLP, no dropout) and `torch_dcgan.py`: latent 100,
+/// batch 128, Adam 2e-4 (0.5, 0.999), non-saturating loss, [-1, 1] images, trained by
+/// `gan::train::train_epoch` on the first `steps` batches (0: the whole set).
+pub fn gan(
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+    backbone: gan::Backbone,
+    epochs: usize,
+    steps: usize,
+) -> anyhow::Result<Throughput> {
+    use gan::train::{GanState, Preset, train_epoch};
+    let mut train = ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?;
+    let mut config = Preset::Tuned.config(backbone).with_epochs(epochs);
+    config.model.dropout = 0.0;
+    if steps > 0 {
+        train = train.truncated(steps * config.batch_size);
+    }
+    let device = selected.autodiff();
+    device.seed(0);
+    let mut state = GanState::new(&config, &device);
+    let mut epoch_seconds = Vec::new();
+    let mut images = 0;
+    for epoch in 0..epochs {
+        let record = train_epoch(&mut state, epoch, &train, &config, &device);
+        images = record.steps.len() * config.batch_size;
+        epoch_seconds.push(record.train_seconds);
+    }
+    Ok(Throughput {
+        label: format!("genlab gan {backbone:?} (batch 128)"),
+        images_per_epoch: images,
+        epoch_seconds,
+    })
+}
+
+/// The Python of the peers' venv: `GENLAB_PEERS_PYTHON`, else the one `setup.sh` makes.
+fn peers_python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("GENLAB_PEERS_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var_os("HOME")?;
+    let p = PathBuf::from(home).join(".cache/genlab-peers/venv/bin/python");
+    p.exists().then_some(p)
+}
+
+/// Runs one peer script and returns its JSON line, or why it could not run.
+pub fn peer(
+    peers_dir: &Path,
+    script: &str,
+    args: &[String],
+    threads: usize,
+) -> anyhow::Result<Value> {
+    let python = peers_python().with_context(|| {
+        format!(
+            "no peer venv: run {}/setup.sh (or set GENLAB_PEERS_PYTHON)",
+            peers_dir.display()
+        )
+    })?;
+    let output = Command::new(&python)
+        .arg(peers_dir.join(script))
+        .args(args)
+        .args(["--threads", &threads.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {} {script}", python.display()))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{script} failed ({})",
+        output.status
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'));
+    serde_json::from_str(line.context("no JSON line on stdout")?)
+        .with_context(|| format!("parsing the JSON line of {script}"))
+}
+
+/// The peers' steady-state figure (after the first epoch when there is more than one).
+pub fn peer_images_per_s(result: &Value) -> Option<f64> {
+    result["samples_per_s_after_first_epoch"]
+        .as_f64()
+        .or_else(|| result["samples_per_s"].as_f64())
+}

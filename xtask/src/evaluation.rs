@@ -19,8 +19,10 @@ pub fn section(pretrained: &Path) -> String {
         "Every model's samples are scored by `crates/eval` in the feature space (128-d penultimate \
          layer) of a CNN classifier trained by this project: FID is the squared Fréchet distance \
          to the test split's features, precision/recall are the improved k-NN metrics \
-         (Kynkäänniemi et al. 2019, k = 3), coverage counts classes that receive at least 1% of \
-         the samples, and the nearest-training-image distance (L2 on [0, 1] pixels) tells \
+         (Kynkäänniemi et al. 2019, k = 3), density/coverage their outlier-robust successors \
+         (Naeem et al. 2020, k = 5: one real outlier with a huge neighbourhood can give samples \
+         far from every digit a precision of 1, not a density near 1), classes covered counts \
+         classes that receive at least 1% of the samples, and the nearest-training-image distance (L2 on [0, 1] pixels) tells \
          whether a model copies its training data.\n"
     );
     for dataset in DataSetName::ALL {
@@ -61,16 +63,21 @@ pub fn section(pretrained: &Path) -> String {
         );
         let _ = writeln!(
             out,
-            "| images | FID | precision | recall | classes covered | KL(hist ‖ uniform) | mean confidence | IS | nearest train image |"
+            "| images | FID | precision | recall | density | coverage | classes covered | KL(hist ‖ uniform) | mean confidence | IS | nearest train image |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for (label, s) in reference {
             let _ = writeln!(
                 out,
-                "| {label} | {:.2} | {:.3} | {:.3} | {}/10 | {:.4} | {:.3} | {:.2} | {:.3} |",
+                "| {label} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {}/10 | {:.4} | {:.3} | {:.2} | {:.3} |",
                 s.fid,
                 s.precision_recall.precision,
                 s.precision_recall.recall,
+                s.density_coverage.density,
+                s.density_coverage.coverage,
                 s.classes.classes_covered,
                 s.classes.kl_to_uniform,
                 s.classes.mean_confidence,

@@ -92,6 +92,9 @@ enum Command {
         /// The peer scripts' folder; `--peers none` skips them.
         #[arg(long, default_value = "../shared/peers")]
         peers: PathBuf,
+        /// Where the sitting is saved (`<reports>/bench/`) for the report's speed section.
+        #[arg(long, default_value = "reports")]
+        reports_dir: PathBuf,
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -128,6 +131,7 @@ fn main() {
             backbone,
             peers,
             data_dir,
+            reports_dir,
         } => {
             // Before anything starts rayon's pool, which reads this once.
             // SAFETY: no other thread exists yet.
@@ -139,6 +143,7 @@ fn main() {
                 backbone,
                 peers: (peers.as_os_str() != "none").then_some(peers),
                 data_dir,
+                reports_dir,
             };
             run_bench(target, backend, repeats, &models)
         }
@@ -222,7 +227,10 @@ fn all(
             "The first 100 MNIST training digits with their labels".into(),
             "figures/mnist-train-grid.png".into(),
         )],
-        parts: vec![evaluation::section(&eval::pretrained_dir())],
+        parts: vec![
+            evaluation::section(&eval::pretrained_dir()),
+            models_bench::speed_section(reports),
+        ],
     };
     let text = report::render(&questions::all(), &preamble, &answers);
     let report_path = reports.join("REPORT.md");
@@ -254,6 +262,7 @@ struct ModelBench {
     backbone: gan::Backbone,
     peers: Option<PathBuf>,
     data_dir: Option<PathBuf>,
+    reports_dir: PathBuf,
 }
 
 fn run_bench(
@@ -305,21 +314,41 @@ fn run_bench(
         ours.images_per_epoch,
         ours_rate
     );
-    let Some(peers) = &models.peers else {
-        return Ok(());
-    };
+    let mut peers = Vec::new();
     for (script, args) in peer_runs {
-        match models_bench::peer(peers, script, &args, models.threads) {
+        let Some(dir) = &models.peers else { break };
+        match models_bench::peer(dir, script, &args, models.threads) {
             Ok(result) => {
                 let rate = models_bench::peer_images_per_s(&result).unwrap_or(f64::NAN);
                 println!(
                     "{script}: {rate:.0} images/s after the first epoch; genlab / peer = {:.2}",
                     ours_rate / rate
                 );
+                peers.push((script.to_string(), rate));
             }
             Err(e) => println!("{script}: not run: {e:#}"),
         }
     }
+    let name = match target {
+        BenchTarget::Gan => format!("gan-{:?}", models.backbone).to_lowercase(),
+        _ => "rbm".to_string(),
+    };
+    let sitting = models_bench::Sitting {
+        name: name.clone(),
+        backend: format!("{:?}", selected.backend).to_lowercase(),
+        threads: models.threads,
+        cpu: models_bench::cpu_model(),
+        genlab: ours.label,
+        genlab_epoch_seconds: ours.epoch_seconds,
+        genlab_images_per_s: ours_rate,
+        peers,
+    };
+    let path = models
+        .reports_dir
+        .join("bench")
+        .join(format!("{name}-threads-{}.json", models.threads));
+    data::run::write_json(&path, &sitting)?;
+    eprintln!("saved {}", path.display());
     Ok(())
 }
 

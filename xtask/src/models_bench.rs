@@ -143,3 +143,75 @@ pub fn peer_images_per_s(result: &Value) -> Option<f64> {
         .as_f64()
         .or_else(|| result["samples_per_s"].as_f64())
 }
+
+/// One `bench rbm|gan` sitting, saved as `reports/bench/<name>.json` for the report.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Sitting {
+    pub name: String,
+    pub backend: String,
+    pub threads: usize,
+    pub cpu: String,
+    pub genlab: String,
+    pub genlab_epoch_seconds: Vec<f64>,
+    pub genlab_images_per_s: f64,
+    /// `(script, images/s)` of each peer that ran.
+    pub peers: Vec<(String, f64)>,
+}
+
+/// The CPU model, from /proc/cpuinfo.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The report's speed section, from every saved sitting.
+pub fn speed_section(reports: &Path) -> String {
+    let mut sittings: Vec<Sitting> = std::fs::read_dir(reports.join("bench"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| data::run::read_json(&e.ok()?.path()).ok())
+        .collect();
+    sittings.sort_by(|a, b| (&a.name, a.threads).cmp(&(&b.name, b.threads)));
+    let mut out = String::from("## Training speed against the peers\n\n");
+    if sittings.is_empty() {
+        out.push_str(
+            "No benchmark has been saved yet: run `cargo xtask bench rbm` and `cargo xtask \
+             bench gan` on an otherwise idle machine.\n",
+        );
+        return out;
+    }
+    out.push_str(
+        "Measured by `cargo xtask bench rbm|gan` (images per second after the first epoch, on \
+         the networks of `../shared/peers`, the peers run right after genlab in the same \
+         sitting). Ratio = genlab / peer: above 1, genlab is faster.\n\n\
+         | benchmark | threads | backend | CPU | genlab images/s | peer | peer images/s | ratio |\n\
+         |---|---:|---|---|---:|---|---:|---:|\n",
+    );
+    for s in &sittings {
+        if s.peers.is_empty() {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:.0} | – | – | – |\n",
+                s.genlab, s.threads, s.backend, s.cpu, s.genlab_images_per_s
+            ));
+        }
+        for (script, rate) in &s.peers {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:.0} | {script} | {rate:.0} | {:.2} |\n",
+                s.genlab,
+                s.threads,
+                s.backend,
+                s.cpu,
+                s.genlab_images_per_s,
+                s.genlab_images_per_s / rate
+            ));
+        }
+    }
+    out
+}

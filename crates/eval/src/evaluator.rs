@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::classifier::Classifier;
 use crate::frechet::{Gaussian, frechet_distance};
-use crate::neighbours::{PrecisionRecall, nearest_distances, precision_recall};
+use crate::neighbours::{
+    DC_NEIGHBOURS, DensityCoverage, PrecisionRecall, density_coverage, nearest_distances,
+    precision_recall,
+};
 use crate::scores::{ClassScores, class_scores};
 use crate::train::{ClassifierCard, load_classifier};
 
@@ -38,6 +41,9 @@ pub struct SampleScores {
     /// Squared Fréchet distance to the test split in the classifier's feature space.
     pub fid: f64,
     pub precision_recall: PrecisionRecall,
+    /// Robust to real outliers, unlike precision (see [`DensityCoverage`]).
+    #[serde(default)]
+    pub density_coverage: DensityCoverage,
     pub classes: ClassScores,
     /// Mean and median pixel-space (L2, [0, 1] pixels) distance from up to
     /// `NEAREST_TRAIN_SAMPLES` samples to their nearest training image.
@@ -137,6 +143,13 @@ impl Evaluator {
             classifier: format!("{}-classifier", self.dataset.dir_name()),
             fid,
             precision_recall: pr,
+            density_coverage: density_coverage(
+                &self.test_features,
+                &features,
+                self.feature_dim,
+                DC_NEIGHBOURS,
+                &self.device,
+            ),
             classes: class_scores(&probabilities, 10),
             nearest_train_mean: nearest.iter().map(|&d| d as f64).sum::<f64>()
                 / nearest.len().max(1) as f64,
@@ -198,7 +211,8 @@ pub fn format_scores(label: &str, s: &SampleScores) -> String {
         .map(ToString::to_string)
         .collect();
     format!(
-        "{label}: {} images, classifier {}\n  FID {:.3}   precision {:.3}   recall {:.3} (k={})\n  \
+        "{label}: {} images, classifier {}\n  FID {:.3}   precision {:.3}   recall {:.3} (k={})   \
+         density {:.3}   coverage {:.3} (k={})\n  \
          classes covered {}/10   KL(hist||uniform) {:.4}   mean confidence {:.4}   IS {:.3}\n  \
          class histogram {}\n  nearest training image (L2, pixels): mean {:.3}, median {:.3}",
         s.images,
@@ -207,6 +221,9 @@ pub fn format_scores(label: &str, s: &SampleScores) -> String {
         s.precision_recall.precision,
         s.precision_recall.recall,
         s.precision_recall.k,
+        s.density_coverage.density,
+        s.density_coverage.coverage,
+        s.density_coverage.k,
         s.classes.classes_covered,
         s.classes.kl_to_uniform,
         s.classes.mean_confidence,

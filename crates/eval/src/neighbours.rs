@@ -136,6 +136,48 @@ pub fn precision_recall(
     }
 }
 
+/// Neighbours for density and coverage (Naeem et al. 2020 use k = 5).
+pub const DC_NEIGHBOURS: usize = 5;
+
+/// Density and coverage (Naeem et al. 2020). Improved precision counts a sample as
+/// realistic when it falls in *any* real point's neighbourhood ball, so one real outlier,
+/// whose ball is huge, can make far-off garbage count as realistic (precision 1.0).
+/// Density counts *how many* real balls hold each sample (about 1 for samples distributed
+/// like the data, near 0 for samples only outliers reach); coverage is the fraction of real
+/// points whose ball holds at least one sample (a mode-collapse measure).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DensityCoverage {
+    pub density: f64,
+    pub coverage: f64,
+    pub k: usize,
+}
+
+pub fn density_coverage(
+    real: &[f32],
+    generated: &[f32],
+    dim: usize,
+    k: usize,
+    device: &Device,
+) -> DensityCoverage {
+    let radii = kth_neighbour_radii(real, dim, k, device);
+    let mut covered = vec![false; radii.len()];
+    let mut inside = 0usize;
+    for_each_distance_row(generated, real, dim, device, |_, row| {
+        for ((d2, r), c) in row.iter().zip(&radii).zip(covered.iter_mut()) {
+            if d2.sqrt() <= *r {
+                inside += 1;
+                *c = true;
+            }
+        }
+    });
+    let samples = (generated.len() / dim).max(1);
+    DensityCoverage {
+        density: inside as f64 / (k * samples) as f64,
+        coverage: covered.iter().filter(|&&c| c).count() as f64 / radii.len().max(1) as f64,
+        k,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +230,34 @@ mod tests {
         let pr = precision_recall(&real, &fake, 2, 3, &device);
         assert_eq!(pr.precision, 1.0);
         assert!((pr.recall - 0.5).abs() < 0.05, "{pr:?}");
+    }
+
+    #[test]
+    fn identical_sets_have_density_near_one_and_full_coverage() {
+        let device = Device::flex();
+        let x = cluster([0.0, 0.0], 300);
+        let dc = density_coverage(&x, &x, 2, 5, &device);
+        assert_eq!(dc.coverage, 1.0);
+        assert!((dc.density - 1.0).abs() < 0.25, "{dc:?}");
+    }
+
+    #[test]
+    fn a_real_outlier_fools_precision_but_not_density_or_coverage() {
+        let device = Device::flex();
+        // 100 digits in one place and one outlier 10 away: the outlier's 3rd-neighbour
+        // ball has radius ~10.
+        let mut real = cluster([0.0, 0.0], 100);
+        real.extend([10.0, 0.0]);
+        // Garbage 2 away from the outlier, far from every other real point.
+        let garbage = cluster([12.0, 0.0], 50);
+        let pr = precision_recall(&real, &garbage, 2, 3, &device);
+        assert_eq!(
+            pr.precision, 1.0,
+            "the failure density and coverage guard against"
+        );
+        let dc = density_coverage(&real, &garbage, 2, 5, &device);
+        // Each sample sits in the outlier's ball only: density 1/k; one real point covered.
+        assert!((dc.density - 0.2).abs() < 1e-9, "{dc:?}");
+        assert!((dc.coverage - 1.0 / 101.0).abs() < 1e-9, "{dc:?}");
     }
 }

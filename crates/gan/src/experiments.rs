@@ -362,6 +362,7 @@ fn q2_strong_discriminator(ctx: &Experiments) -> anyhow::Result<()> {
     )
     .log_y(true);
     let mut numbers = Vec::new();
+    let mut last_norms = Vec::new();
     for (label, config) in settings {
         let slug = label.replace([',', ' '], "-").replace("--", "-");
         let (_, records) = ctx.train(&format!("q2-{slug}"), &config)?;
@@ -378,6 +379,7 @@ fn q2_strong_discriminator(ctx: &Experiments) -> anyhow::Result<()> {
             scores.classes.classes_covered
         ));
         norms = norms.with_series(step_series(label, &records, |s| s.grad_norm_g));
+        last_norms.push((last.record.mean.grad_norm_g, last.record.mean.d_fake));
         numbers.push(json!({ "setting": label, "config": config,
             "grad_norm_g_first_epoch": first.record.mean.grad_norm_g,
             "grad_norm_g_last_epoch": last.record.mean.grad_norm_g,
@@ -390,10 +392,18 @@ fn q2_strong_discriminator(ctx: &Experiments) -> anyhow::Result<()> {
          the better D rejects the fakes, the less G learns (the loss *saturates*). The \
          non-saturating loss -log sigmoid(l) has gradient -(1 - sigmoid(l)), close to -1 in the same \
          situation. The unit tests check both gradients against finite differences and at \
-         D(G(z)) = sigmoid(-8). Compare the G gradient norms and D(G(z)) in the table: where the \
-         strong discriminator drives D(G(z)) towards 0, the minimax generator receives far less \
-         gradient than the non-saturating one.\n",
-        ctx.plot("gan-q2-generator-gradient.png", &norms)?
+         D(G(z)) = sigmoid(-8).\n\n\
+         Measured here, last epoch against the strong discriminator: the minimax generator's \
+         gradient norm was {:.4} with D(G(z)) = {:.4}; the non-saturating generator's was {:.4} \
+         with D(G(z)) = {:.4}, i.e. {:.0} times the minimax one. Against the balanced \
+         discriminator the ratio was {:.1}.\n",
+        ctx.plot("gan-q2-generator-gradient.png", &norms)?,
+        last_norms[2].0,
+        last_norms[2].1,
+        last_norms[3].0,
+        last_norms[3].1,
+        last_norms[3].0 / last_norms[2].0,
+        last_norms[1].0 / last_norms[0].0,
     ));
     write_section(
         &ctx.args.reports,
@@ -474,9 +484,10 @@ fn q3_stability(ctx: &Experiments) -> anyhow::Result<()> {
          differs between seeds of the same configuration. Mode collapse shows in the class \
          histogram: a generator that has found a few digits which fool the current D produces them \
          more often than 1/10 of the time, D then learns to reject them, and the generator moves \
-         on; the KL to the uniform histogram tracks this over epochs. The round digits the course \
-         run favoured (0, 3, 5, 8) share strokes, so one region of the latent space can serve \
-         several of them.\n",
+         on; the KL to the uniform histogram tracks this over epochs. The course's own run was \
+         reported to favour round digits (0, 3, 5, 8), which share strokes, so one region of the \
+         latent space can serve several of them; the course preset's histogram above is this \
+         run's measurement of the same thing.\n",
         histogram(course_last),
         course_last.classes.kl_to_uniform,
         course_last.classes.classes_covered,
@@ -559,6 +570,8 @@ fn q4_latent_space(ctx: &Experiments) -> anyhow::Result<()> {
         .flat_map(|i| [format!("{:.1}", nearest[i].1), "nearest".to_string()])
         .collect();
 
+    let (lerp_mean_step, lerp_max_step) = frame_steps(&lerps);
+    let (slerp_mean_step, slerp_max_step) = frame_steps(&slerps);
     let mean_norm = norms.iter().map(|n| n.1 as f64).sum::<f64>() / norms.len() as f64;
     let mean_mid = norms.iter().map(|n| n.0 as f64).sum::<f64>() / norms.len() as f64;
     let md = format!(
@@ -568,11 +581,14 @@ fn q4_latent_space(ctx: &Experiments) -> anyhow::Result<()> {
          The codes' mean norm is {mean_norm:.2} (sqrt({latent}) = {:.2}); the midpoints of the \
          straight lines have mean norm {mean_mid:.2}: lerp passes through codes far inside the shell \
          where N(0, I) puts almost all its mass, which the generator was rarely trained on, while \
-         slerp stays on it. Smooth morphs between digits (rather than jumps or garbage in the \
-         middle) show that the generator maps the latent space continuously.\n\n\
+         slerp stays on it. Pixel distance (L2) between consecutive images of a row: lerp mean \
+         {lerp_mean_step:.2}, largest {lerp_max_step:.2}; slerp mean {slerp_mean_step:.2}, largest \
+         {slerp_max_step:.2}. A largest step far above the mean marks a jump, where the path \
+         crosses from one digit to another abruptly instead of morphing.\n\n\
          **Traversals.** Rows: latent dimensions 0-{}, each swept from -3 to 3 with the others fixed:\n\n{}\n\n\
-         A single dimension of an unsupervised GAN rarely controls one factor (the model is not \
-         trained for disentanglement); most rows change stroke width, slant and identity together.\n\n\
+         Nothing in GAN training asks one latent dimension to control one factor (there is no \
+         disentanglement objective), so a traversal can change several attributes at once; the \
+         rows show what each of these dimensions does in this run.\n\n\
          **Memorisation.** Pairs: a sample (its distance above it) and its nearest training image \
          (pixel L2 on [0, 1] pixels, 784 dimensions):\n\n{}\n\n\
          | | median distance to the nearest training image |\n|---|---:|\n\
@@ -591,21 +607,52 @@ fn q4_latent_space(ctx: &Experiments) -> anyhow::Result<()> {
         &ctx.args.reports,
         "GAN-Q4",
         &md,
-        &json!({ "latent": latent, "code_norm_mean": mean_norm, "lerp_midpoint_norm_mean": mean_mid,
+        &json!({ "latent": latent, "code_norm_mean": mean_norm,
+            "lerp_step_mean": lerp_mean_step, "lerp_step_max": lerp_max_step,
+            "slerp_step_mean": slerp_mean_step, "slerp_step_max": slerp_max_step, "lerp_midpoint_norm_mean": mean_mid,
             "nearest_train_median_samples": sample_median, "nearest_train_median_test": test_median,
             "nearest_train_min_test": test_min, "samples_closer_than_any_test": closer_than_any_test }),
     )
 }
 
+/// Mean and largest pixel distance between consecutive images of each row of decoded paths.
+fn frame_steps(rows: &[Vec<f32>]) -> (f64, f64) {
+    let steps: Vec<f64> = rows
+        .iter()
+        .flat_map(|row| {
+            let images: Vec<&[f32]> = row.chunks_exact(PIXELS).collect();
+            images
+                .windows(2)
+                .map(|w| {
+                    w[0].iter()
+                        .zip(w[1])
+                        .map(|(a, b)| ((a - b) as f64).powi(2))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mean = steps.iter().sum::<f64>() / steps.len().max(1) as f64;
+    (mean, steps.iter().cloned().fold(0.0, f64::max))
+}
+
 /// GAN-Q5: MLP vs the course CNN vs DCGAN, at equal epochs and at equal wall time.
 fn q5_backbones(ctx: &Experiments) -> anyhow::Result<()> {
+    // The convolutional players train `epochs`; the MLP trains longer so that it can also be
+    // read at the wall time the convolutional ones took.
+    let (epochs, mlp_epochs) = if ctx.args.quick { (2, 12) } else { (10, 50) };
     let mut runs = Vec::new();
     let mut fid = LinePlot::new("GAN-Q5: FID against training time", "seconds", "FID").log_y(true);
     for backbone in [Backbone::Mlp, Backbone::Cnn, Backbone::Dcgan] {
-        // Same data budget for all three in quick mode: the convolutional one's.
         let config = ctx
             .tuned(backbone)
-            .with_epochs(if ctx.args.quick { 2 } else { 15 });
+            .with_epochs(if backbone == Backbone::Mlp {
+                mlp_epochs
+            } else {
+                epochs
+            });
+        // Same data per epoch for all three: in quick mode, the convolutional budget.
         let config = if ctx.args.quick {
             config.with_train_limit(2_560)
         } else {
@@ -620,55 +667,72 @@ fn q5_backbones(ctx: &Experiments) -> anyhow::Result<()> {
         fid = fid.with_series(Series::new(format!("{backbone:?}"), points));
         runs.push((backbone, config, state, records));
     }
-    let budget = runs
-        .iter()
-        .map(|(_, _, _, r)| r.last().map_or(0.0, |l| l.wall_s))
-        .fold(f64::INFINITY, f64::min);
     let mut md = format!(
-        "Tuned preset for each backbone, {}.\n\n\
-         | backbone | parameters G / D | seconds per epoch | images/s | FID after {} epochs | classes covered | class KL | FID at equal wall time ({budget:.0} s) |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "Tuned preset for each backbone, {} (the MLP: {mlp_epochs} epochs, read at epoch {epochs} \
+         and at the convolutional runs' wall times).\n\n\
+         | backbone | parameters G / D | seconds per epoch | images/s | FID after {epochs} epochs | classes covered | class KL | density | coverage |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         ctx.epoch_note(&runs[1].1),
-        runs[0].1.epochs
     );
     let mut numbers = Vec::new();
     let mut grids = Vec::new();
     for (backbone, config, state, records) in &runs {
-        let last = records.last().context("an epoch")?;
-        let scores = last.scores()?;
+        let at_epochs = records
+            .iter()
+            .find(|r| r.epoch == epochs)
+            .context("the run is shorter than the comparison")?;
+        let scores = at_epochs.scores()?;
         let seconds =
             records.iter().map(|r| r.record.train_seconds).sum::<f64>() / records.len() as f64;
-        let at_budget = records
-            .iter()
-            .rfind(|r| r.wall_s <= budget + 1e-9)
-            .map(|r| r.scores().map(|s| s.fid))
-            .transpose()?;
         md.push_str(&format!(
-            "| {backbone:?} | {} / {} | {seconds:.1} | {:.0} | {:.1} | {} | {:.3} | {} |\n",
+            "| {backbone:?} | {} / {} | {seconds:.1} | {:.0} | {:.1} | {} | {:.3} | {:.3} | {:.3} |\n",
             state.generator.num_params(),
             state.discriminator.num_params(),
-            last.record.images_per_second,
+            at_epochs.record.images_per_second,
             scores.fid,
             scores.classes.classes_covered,
             scores.classes.kl_to_uniform,
-            at_budget.map_or("–".to_string(), |f| format!("{f:.1}"))
+            scores.density_coverage.density,
+            scores.density_coverage.coverage,
         ));
-        let samples = ctx.samples(&state.generator, config, 32);
-        grids.push(unit_values(samples, config.real_scale));
-        numbers.push(json!({ "backbone": backbone, "config": config, "seconds_per_epoch": seconds,
-            "images_per_second": last.record.images_per_second, "final": scores, "fid_at_equal_wall_time": at_budget }));
+        grids.push(unit_values(
+            ctx.samples(&state.generator, config, 32),
+            config.real_scale,
+        ));
+        numbers.push(
+            json!({ "backbone": backbone, "config": config, "seconds_per_epoch": seconds,
+            "images_per_second": at_epochs.record.images_per_second,
+            "at_equal_epochs": scores, "epochs": epochs }),
+        );
+    }
+    // Equal wall time: the MLP's last epoch finished within each convolutional run's time.
+    let mlp = &runs[0].3;
+    md.push_str("\n| in the wall time of | seconds | MLP epochs done | MLP FID | that backbone's FID |\n|---|---:|---:|---:|---:|\n");
+    let mut equal_time = Vec::new();
+    for (backbone, _, _, records) in &runs[1..] {
+        let last = records.last().context("an epoch")?;
+        if let Some(m) = mlp.iter().rfind(|r| r.wall_s <= last.wall_s) {
+            md.push_str(&format!(
+                "| {backbone:?} | {:.0} | {} | {:.1} | {:.1} |\n",
+                last.wall_s,
+                m.epoch,
+                m.scores()?.fid,
+                last.scores()?.fid
+            ));
+            equal_time.push(json!({ "backbone": backbone, "seconds": last.wall_s,
+                "mlp_epochs": m.epoch, "mlp_fid": m.scores()?.fid, "fid": last.scores()?.fid }));
+        }
     }
     let labels = ["MLP", "course CNN", "DCGAN"]
         .iter()
         .flat_map(|l| std::iter::repeat_n(l.to_string(), 32))
         .collect();
     md.push_str(&format!(
-        "\n{}\n\n{}\n\nRows: 32 samples of each backbone (MLP, course CNN, DCGAN).\n\n\
+        "\n{}\n\n{}\n\nRows: 32 samples of each backbone (MLP after {mlp_epochs} epochs, course CNN, DCGAN).\n\n\
          **Reading.** Convolutions share weights across positions and build digits from local \
-         strokes, which is the right prior for images: per epoch the convolutional generators \
-         usually reach a lower FID than the MLP with fewer parameters. On a CPU each of their steps \
-         costs more (the seconds-per-epoch column), so at equal wall time the comparison can turn \
-         the other way; the last column shows it for this run. Batch norm in both convolutional \
+         strokes, the right prior for images, with far fewer parameters (first table). On a CPU \
+         each of their steps costs more (seconds per epoch), so the fair comparison is at equal \
+         wall time as well as at equal epochs (second table). Batch norm in both convolutional \
          players also stabilises the game, at the price of samples in a batch depending on each \
          other during training.\n",
         ctx.plot("gan-q5-fid-time.png", &fid)?,
@@ -678,7 +742,7 @@ fn q5_backbones(ctx: &Experiments) -> anyhow::Result<()> {
         &ctx.args.reports,
         "GAN-Q5",
         &md,
-        &json!({ "backbones": numbers, "equal_wall_time_s": budget }),
+        &json!({ "backbones": numbers, "equal_wall_time": equal_time }),
     )
 }
 
@@ -695,24 +759,30 @@ fn q6_families(ctx: &Experiments) -> anyhow::Result<()> {
     let config = ctx.tuned(Backbone::Mlp);
     let (state, records) = ctx.train("q1-tuned-mlp", &config)?;
     let started = std::time::Instant::now();
-    let samples = ctx.samples(&state.generator, &config, 1000);
-    let values = tensor_values(samples);
+    let _ = tensor_values(ctx.samples(&state.generator, &config, 1000));
     let gan_sampling_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // As many samples as RBM-Q3 scores, for comparable FIDs (FID is biased upwards for
+    // small sample counts).
+    let scored = if ctx.args.quick { 1000 } else { 10_000 };
+    let values = tensor_values(ctx.samples(&state.generator, &config, scored));
     let gan_scores = ctx.evaluator.score(&values, config.real_scale);
     let gan_train_s: f64 = records.iter().map(|r| r.record.train_seconds).sum();
     let mut md = String::from(
         "Every family scored by the same eval classifier (FID against the test set, classes \
-         covered, precision/recall).\n\n\
-         | family | run | FID | classes covered | precision | recall | training seconds | ms to draw 1000 samples |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|\n",
+         covered, precision/recall, density/coverage).\n\n\
+         | family | run | samples | FID | classes covered | precision | recall | density | coverage | training seconds | ms to draw 1000 samples |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let row = |family: &str, run: &str, s: &SampleScores, train_s: f64, sample_ms: f64| {
         format!(
-            "| {family} | {run} | {:.1} | {} | {:.3} | {:.3} | {train_s:.0} | {sample_ms:.0} |\n",
+            "| {family} | {run} | {} | {:.1} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {train_s:.0} | {sample_ms:.0} |\n",
+            s.images,
             s.fid,
             s.classes.classes_covered,
             s.precision_recall.precision,
-            s.precision_recall.recall
+            s.precision_recall.recall,
+            s.density_coverage.density,
+            s.density_coverage.coverage,
         )
     };
     md.push_str(&row(
@@ -755,16 +825,17 @@ fn q6_families(ctx: &Experiments) -> anyhow::Result<()> {
         ));
     }
     md.push_str(
-        "\n**GANs against the other families.** A GAN's generator is one forward pass from noise \
-         to image, so sampling is the fastest of all families (the last column), and its samples \
-         are sharp because no pixel-wise likelihood averages over plausible images. What it lacks is \
-         a likelihood: it cannot score an image, its training signal is an opponent rather than an \
-         objective, training is unstable (GAN-Q3) and prone to dropping modes, which the class \
-         histogram and recall show and the loss curves do not. RBMs and DBMs define an explicit (if \
-         unnormalised) likelihood, estimated by AIS, but their samples need long Gibbs chains. VAEs \
-         optimise a bound on the likelihood and encode images as well as generate them, at the \
-         cost of blurrier samples. Diffusion models trade many network evaluations per sample for \
-         stable training and full coverage.\n",
+        "\n**GANs against the other families.** A GAN's generator needs one forward pass from \
+         noise to image per sample (the last column measures what that costs against the other \
+         families' samplers), and its samples tend to be sharp because no pixel-wise likelihood \
+         averages over plausible images. What it lacks is a likelihood: it cannot score an image, \
+         its training signal is an opponent rather than an objective, training is unstable \
+         (GAN-Q3) and prone to dropping modes, which the class histogram, recall and coverage \
+         show and the loss curves do not. RBMs and DBMs define an explicit (if unnormalised) \
+         likelihood, estimated by AIS, but their samples need long Gibbs chains. VAEs optimise a \
+         bound on the likelihood and encode images as well as generate them, typically with \
+         blurrier samples. Diffusion models trade many network evaluations per sample for stable \
+         training and broad coverage.\n",
     );
     write_section(
         &ctx.args.reports,

@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train an RBM from a preset, optionally overriding its settings.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Estimate the test log-likelihood by annealed importance sampling.
     Evaluate {
         /// The run folder, e.g. runs/rbm/course.
@@ -111,6 +111,11 @@ struct TrainArgs {
     persistent: Option<bool>,
     #[arg(long)]
     momentum: Option<f64>,
+    /// Epochs at --momentum before switching to --final-momentum (0: never switch).
+    #[arg(long)]
+    momentum_epochs: Option<usize>,
+    #[arg(long)]
+    final_momentum: Option<f64>,
     #[arg(long)]
     weight_decay: Option<f64>,
     #[arg(long, value_enum)]
@@ -143,6 +148,8 @@ impl TrainArgs {
             gibbs_steps,
             persistent,
             momentum,
+            momentum_epochs,
+            final_momentum,
             weight_decay,
             input,
             seed,

@@ -169,7 +169,7 @@ fn cd_training_raises_the_exact_likelihood_of_a_tiny_data_set() {
     let log_likelihood = |rbm: &Rbm| mean_log_likelihood(rbm, v.clone(), exact_log_z(rbm, &device));
     let before = log_likelihood(&state.rbm);
     for _ in 0..300 {
-        state.step(v.clone(), &config);
+        state.step(v.clone(), &config, 0);
     }
     let after = log_likelihood(&state.rbm);
     // Uniform over 4096 states is −8.3 nats; two equally likely patterns would be −0.69.
@@ -207,4 +207,16 @@ fn ais_convergence_needs_a_stable_log_z_and_spread_weights() {
     let verdict = convergence(&estimate(190.21, 80.0, 100), &estimate(190.19, 95.0, 100));
     assert!(verdict.converged, "{:?}", verdict.problems);
     assert!((verdict.log_z_shift + 0.02).abs() < 1e-9);
+}
+
+#[test]
+fn momentum_switches_after_its_epochs() {
+    let config = TrainConfig::new(RbmConfig::new())
+        .with_momentum(0.5)
+        .with_momentum_epochs(5)
+        .with_final_momentum(0.9);
+    assert_eq!(config.momentum_at(0), 0.5);
+    assert_eq!(config.momentum_at(4), 0.5);
+    assert_eq!(config.momentum_at(5), 0.9);
+    assert_eq!(config.clone().with_momentum_epochs(0).momentum_at(40), 0.5);
 }

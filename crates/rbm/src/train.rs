@@ -55,8 +55,16 @@ pub struct TrainConfig {
     /// Number of persistent chains (0: the batch size, as scikit-learn).
     #[config(default = 0)]
     pub persistent_chains: usize,
+    /// Momentum of the first `momentum_epochs` epochs.
     #[config(default = 0.0)]
     pub momentum: f64,
+    /// Epochs trained with `momentum` before it switches to `final_momentum` (Hinton's
+    /// practical guide: 0.5 while the weights are far from a good region, 0.9 after); 0 keeps
+    /// `momentum` throughout.
+    #[config(default = 0)]
+    pub momentum_epochs: usize,
+    #[config(default = 0.9)]
+    pub final_momentum: f64,
     /// L2 penalty on the weights.
     #[config(default = 0.0)]
     pub weight_decay: f64,
@@ -98,6 +106,8 @@ impl Preset {
                 .with_gibbs_steps(25)
                 .with_persistent(false)
                 .with_momentum(0.5)
+                .with_momentum_epochs(5)
+                .with_final_momentum(0.9)
                 .with_weight_decay(2e-4)
                 .with_input(InputMode::Dynamic)
                 .with_shuffle(true),
@@ -119,6 +129,15 @@ impl TrainConfig {
             binarise: self.input.binarise(),
             mask: None,
             seed: self.seed,
+        }
+    }
+
+    /// The momentum of epoch `epoch` (counted from 0).
+    pub fn momentum_at(&self, epoch: usize) -> f64 {
+        if self.momentum_epochs == 0 || epoch < self.momentum_epochs {
+            self.momentum
+        } else {
+            self.final_momentum
         }
     }
 
@@ -156,8 +175,8 @@ impl RbmState {
         }
     }
 
-    /// One CD-k / PCD-k update on the batch `v` (`[batch, visible]`).
-    pub fn step(&mut self, v: Tensor<2>, config: &TrainConfig) {
+    /// One CD-k / PCD-k update on the batch `v` (`[batch, visible]`) during epoch `epoch`.
+    pub fn step(&mut self, v: Tensor<2>, config: &TrainConfig, epoch: usize) {
         let [batch, _] = v.dims();
         let rbm = &self.rbm;
         let h_data = rbm.hidden_probabilities(v.clone());
@@ -186,7 +205,11 @@ impl RbmState {
                 .mean_dim(0)
                 .squeeze_dim::<1>(0);
 
-        let (lr, momentum, decay) = (config.learning_rate, config.momentum, config.weight_decay);
+        let (lr, momentum, decay) = (
+            config.learning_rate,
+            config.momentum_at(epoch),
+            config.weight_decay,
+        );
         let w = self.rbm.weights.val();
         let dw = self.weights_velocity.val() * momentum + (grad_w - w.clone() * decay) * lr;
         let db = self.visible_velocity.val() * momentum + grad_b * lr;
@@ -295,7 +318,7 @@ pub fn train_epoch(
         data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
     for indices in &batches {
         let v = batcher.batch_indices(train, indices, device).images;
-        state.step(v, config);
+        state.step(v, config, epoch);
         progress.inc(1);
     }
     // Waits for the last update before the clock stops.

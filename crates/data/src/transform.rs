@@ -26,12 +26,14 @@ impl Scale {
         }
     }
 
-    /// Maps a value of this range back to [0, 1].
+    /// Maps a value of this range back to [0, 1], clamping what lies outside the range
+    /// (e.g. the negative half of a tanh output read as [0, 1] data).
     pub fn to_unit(self, value: f32) -> f32 {
         match self {
             Scale::ZeroOne => value,
             Scale::MinusOneOne => (value + 1.0) / 2.0,
         }
+        .clamp(0.0, 1.0)
     }
 }
 

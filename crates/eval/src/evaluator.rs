@@ -72,9 +72,24 @@ impl Evaluator {
         data_dir: Option<&Path>,
         device: &Device,
     ) -> anyhow::Result<Self> {
-        let (classifier, card) = load_classifier(pretrained, dataset, device)?;
-        let test = ImageSet::load(dataset, Split::Test, data_dir)?;
         let train = ImageSet::load(dataset, Split::Train, data_dir)?;
+        let test = ImageSet::load(dataset, Split::Test, data_dir)?;
+        Self::with_sets(pretrained, &train, &test, device)
+    }
+
+    /// The same from splits a caller has already loaded (of one data set).
+    pub fn with_sets(
+        pretrained: &Path,
+        train: &ImageSet,
+        test: &ImageSet,
+        device: &Device,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            train.name == test.name && train.split == Split::Train && test.split == Split::Test,
+            "the evaluator needs the training and test splits of one data set"
+        );
+        let dataset = test.name;
+        let (classifier, card) = load_classifier(pretrained, dataset, device)?;
         let feature_dim = card.config.model.features;
         let mut evaluator = Self {
             dataset,
@@ -83,10 +98,10 @@ impl Evaluator {
             device: device.clone(),
             test_features: Vec::new(),
             test_gaussian: Gaussian::fit(&[0.0; 2], 1),
-            train_pixels: unit_pixels(&train),
+            train_pixels: unit_pixels(train),
             feature_dim,
         };
-        let (features, _) = evaluator.features_and_probabilities(&unit_pixels(&test));
+        let (features, _) = evaluator.features_and_probabilities(&unit_pixels(test));
         evaluator.test_gaussian = Gaussian::fit(&features, feature_dim);
         evaluator.test_features = features;
         Ok(evaluator)
@@ -118,10 +133,7 @@ impl Evaluator {
     /// Scores `images` (`n x 784` values in `range`).
     pub fn score(&self, images: &[f32], range: Scale) -> SampleScores {
         assert!(images.len().is_multiple_of(PIXELS), "whole 28x28 images");
-        let unit: Vec<f32> = images
-            .iter()
-            .map(|&v| range.to_unit(v).clamp(0.0, 1.0))
-            .collect();
+        let unit: Vec<f32> = images.iter().map(|&v| range.to_unit(v)).collect();
         let n = unit.len() / PIXELS;
         let (features, probabilities) = self.features_and_probabilities(&unit);
         let fid = frechet_distance(

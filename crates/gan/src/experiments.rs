@@ -851,16 +851,14 @@ pub fn context<'a>(
     selected: &'a SelectedDevice,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<Experiments<'a>> {
+    let train = ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?;
+    let test = ImageSet::load(DataSetName::Mnist, Split::Test, data_dir)?;
+    let evaluator = Evaluator::with_sets(&eval::pretrained_dir(), &train, &test, &selected.device)?;
     Ok(Experiments {
         args,
         selected,
-        train: ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?,
-        test: ImageSet::load(DataSetName::Mnist, Split::Test, data_dir)?,
-        evaluator: Evaluator::load(
-            DataSetName::Mnist,
-            &eval::pretrained_dir(),
-            data_dir,
-            &selected.device,
-        )?,
+        train,
+        test,
+        evaluator,
     })
 }

@@ -445,7 +445,7 @@ pub fn sample_grid(generator: &Generator, config: &TrainConfig, device: &Device)
 pub fn unit_values(samples: Tensor<2>, scale: Scale) -> Vec<f32> {
     data::figure::tensor_values(samples)
         .into_iter()
-        .map(|v| scale.to_unit(v).clamp(0.0, 1.0))
+        .map(|v| scale.to_unit(v))
         .collect()
 }
 

@@ -26,7 +26,6 @@ pub struct Experiments<'a> {
     pub selected: &'a SelectedDevice,
     pub train: ImageSet,
     pub test: ImageSet,
-    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Experiments<'_> {
@@ -454,10 +453,10 @@ fn q3_gibbs_steps(ctx: &Experiments) -> anyhow::Result<()> {
             if !from_test && k == *steps.last().expect("steps") {
                 // Sampling cost: every step up to here, per 1000 chains.
                 let sampling_ms_1000 = started.elapsed().as_secs_f64() * 1e6 / n as f64;
-                let evaluator = eval::Evaluator::load(
-                    DataSetName::Mnist,
+                let evaluator = eval::Evaluator::with_sets(
                     &eval::pretrained_dir(),
-                    ctx.data_dir.as_deref(),
+                    &ctx.train,
+                    &ctx.test,
                     device,
                 )?;
                 let scores = evaluator.score_tensor(probabilities, data::Scale::ZeroOne);
@@ -715,6 +714,5 @@ pub fn context<'a>(
         selected,
         train: ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?,
         test: ImageSet::load(DataSetName::Mnist, Split::Test, data_dir)?,
-        data_dir: data_dir.map(ToOwned::to_owned),
     })
 }

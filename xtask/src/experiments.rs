@@ -1,27 +1,42 @@
-//! The experiments `cargo xtask all` runs: each is the `experiment <ID>` subcommand of a model
-//! crate's binary, built for the backend the GPU probe chose. Each writes
-//! `reports/sections/<ID>.md` (see `data::section`), which the report collects.
+//! The experiments `cargo xtask all` runs, read from the model crates' registries: each is
+//! the `experiment <ID>` subcommand of its crate's binary, built for the backend the GPU
+//! probe chose, and writes `reports/sections/<ID>.md` (see `data::section`).
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use eval::Experiment;
+
 use crate::gpu::BuildPlan;
 
-/// `(crate, experiment id, the question ids its section files answer)`, in report order.
-/// GAN-Q6 compares the families, so it runs after every other family's experiments.
-pub const EXPERIMENTS: [(&str, &str, &[&str]); 10] = [
-    ("rbm", "RBM-Q1", &["RBM-Q1"]),
-    ("rbm", "RBM-Q2", &["RBM-Q2"]),
-    ("rbm", "RBM-Q3", &["RBM-Q3"]),
-    ("rbm", "RBM-Q4", &["RBM-Q4", "RBM-Q5"]),
-    ("gan", "GAN-Q1", &["GAN-Q1"]),
-    ("gan", "GAN-Q2", &["GAN-Q2"]),
-    ("gan", "GAN-Q3", &["GAN-Q3"]),
-    ("gan", "GAN-Q4", &["GAN-Q4"]),
-    ("gan", "GAN-Q5", &["GAN-Q5"]),
-    ("gan", "GAN-Q6", &["GAN-Q6"]),
+/// Every model crate with its experiments, in report order. A new family adds its line here.
+pub static FAMILIES: &[(&str, &[&dyn Experiment])] = &[
+    ("rbm", rbm::experiments::REGISTRY),
+    ("gan", gan::experiments::REGISTRY),
 ];
+
+/// One experiment: the crate whose binary runs it, its id and the question ids it answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Planned {
+    pub krate: &'static str,
+    pub id: &'static str,
+    pub answers: &'static [&'static str],
+}
+
+/// Every registered experiment, in report order.
+pub fn planned() -> Vec<Planned> {
+    FAMILIES
+        .iter()
+        .flat_map(|(krate, registry)| {
+            registry.iter().map(|e| Planned {
+                krate,
+                id: e.id(),
+                answers: e.answers(),
+            })
+        })
+        .collect()
+}
 
 /// One experiment's outcome.
 pub struct Outcome {
@@ -38,13 +53,13 @@ pub fn run_all(
     reports: &Path,
     data_dir: Option<&Path>,
 ) -> Vec<Outcome> {
-    // Sections of earlier runs must not pass for this run's results.
-    for folder in ["sections", "numbers"] {
+    // Results of earlier runs must not pass for this run's.
+    for folder in ["sections", "numbers", "families"] {
         let _ = std::fs::remove_dir_all(reports.join(folder));
     }
-    EXPERIMENTS
-        .iter()
-        .map(|&(krate, id, _)| {
+    planned()
+        .into_iter()
+        .map(|Planned { krate, id, .. }| {
             eprintln!("== experiment {id} ({krate})");
             let started = Instant::now();
             let mut command =
@@ -77,4 +92,33 @@ pub fn run_all(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_answer_is_a_question_of_the_assignment_and_answered_once() {
+        let questions: Vec<String> = crate::questions::all().into_iter().map(|q| q.id).collect();
+        let mut answered: Vec<&str> = planned()
+            .iter()
+            .flat_map(|p| p.answers.iter().copied())
+            .collect();
+        for id in &answered {
+            assert!(
+                questions.iter().any(|q| q == id),
+                "{id} is not in the assignment"
+            );
+        }
+        let count = answered.len();
+        answered.sort_unstable();
+        answered.dedup();
+        assert_eq!(answered.len(), count, "a question answered twice");
+        let ids: Vec<&str> = planned().iter().map(|p| p.id).collect();
+        assert!(
+            ids.contains(&"RBM-Q4") && ids.contains(&"GAN-Q6"),
+            "{ids:?}"
+        );
+    }
 }

@@ -7,8 +7,10 @@
 //! - `bench rbm|gan`: the models' own training steps against the peer scripts.
 
 mod bench;
+mod data_tasks;
 mod evaluation;
 mod experiments;
+mod families;
 mod gpu;
 mod models_bench;
 mod questions;
@@ -119,8 +121,8 @@ fn main() {
             data_dir,
             reports_dir,
         } => all(quick, backend, data_dir.as_deref(), &reports_dir),
-        Command::DataInfo { data_dir } => data_info(data_dir.as_deref()),
-        Command::FetchData { set, dest, mirror } => fetch_data(set, dest, mirror),
+        Command::DataInfo { data_dir } => data_tasks::data_info(data_dir.as_deref()),
+        Command::FetchData { set, dest, mirror } => data_tasks::fetch_data(set, dest, mirror),
         Command::Bench {
             target,
             backend,
@@ -169,7 +171,7 @@ fn all(
         "MNIST: {} training and {} test images, checksums verified, from {} ({})",
         train.len(),
         test.len(),
-        relative(&located.dir).display(),
+        data_tasks::relative(&located.dir).display(),
         located.origin
     )];
 
@@ -194,12 +196,13 @@ fn all(
     eprintln!("wrote {}", grid_path.display());
 
     let outcomes = experiments::run_all(&plan, quick, reports, data_dir);
-    let answers: BTreeMap<String, report::Answer> = questions::all()
+    let mut answers: BTreeMap<String, report::Answer> = questions::all()
         .into_iter()
         .filter_map(|q| {
             data::section::read_section(reports, &q.id).map(|body| (q.id, report::Answer { body }))
         })
         .collect();
+    families::fill(&mut answers, reports)?;
     let timings: Vec<String> = outcomes
         .iter()
         .map(|o| {
@@ -350,85 +353,4 @@ fn run_bench(
     data::run::write_json(&path, &sitting)?;
     eprintln!("saved {}", path.display());
     Ok(())
-}
-
-/// `path` relative to the current directory when it lies below it, for reports that do not
-/// depend on where the checkout is.
-fn relative(path: &Path) -> PathBuf {
-    let path = path.canonicalize().unwrap_or_else(|_| path.to_owned());
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_owned))
-        .unwrap_or(path)
-}
-
-fn data_info(data_dir: Option<&Path>) -> anyhow::Result<()> {
-    for name in DataSetName::ALL {
-        println!("{name}");
-        let located = match data::locate(name, data_dir) {
-            Ok(located) => located,
-            Err(err) => {
-                println!("  {}", err.to_string().replace('\n', "\n  "));
-                continue;
-            }
-        };
-        println!(
-            "  found in {} (via {})",
-            located.dir.display(),
-            located.origin
-        );
-        for split in [Split::Train, Split::Test] {
-            let set = ImageSet::load_from(&located, split)
-                .with_context(|| format!("loading {name} {}", split.name()))?;
-            let counts: Vec<String> = set.label_counts().iter().map(ToString::to_string).collect();
-            println!(
-                "  {:<5} {} images, checksums OK, mean intensity {:.4}",
-                split.name(),
-                set.len(),
-                set.mean_intensity()
-            );
-            println!("        per label: {}", counts.join(" "));
-        }
-        println!("  classes: {}", name.class_names().join(", "));
-    }
-    Ok(())
-}
-
-fn fetch_data(set: DataSetName, dest: Option<PathBuf>, mirrors: Vec<String>) -> anyhow::Result<()> {
-    let dest = dest.unwrap_or_else(|| data::locate::workspace_data_dir().join(set.dir_name()));
-    let mirrors = if mirrors.is_empty() {
-        set.mirrors().iter().map(ToString::to_string).collect()
-    } else {
-        mirrors
-    };
-    match data::download::fetch_set(set, &dest, &mirrors) {
-        Ok(written) if written.is_empty() => {
-            println!("{set} is already in {} and verified", dest.display());
-            Ok(())
-        }
-        Ok(written) => {
-            for path in written {
-                println!("wrote {}", path.display());
-            }
-            Ok(())
-        }
-        Err(err @ data::download::DownloadError::Unreachable { .. }) => {
-            let searched: Vec<String> = data::locate::candidates(set, None)
-                .into_iter()
-                .map(|(dir, _)| format!("  - {}", dir.display()))
-                .collect();
-            let debian = set
-                .debian_package()
-                .map(|(package, dir)| {
-                    format!("\nOn Debian: `sudo apt install {package}` installs it in {dir}.")
-                })
-                .unwrap_or_default();
-            anyhow::bail!(
-                "{err}\nThis machine seems to be offline. {set} was not found locally either; looked in:\n{}{debian}\n\
-                 Or copy its four IDX files into a folder and pass --data-dir / GENLAB_DATA_DIR.",
-                searched.join("\n")
-            )
-        }
-        Err(err) => Err(err.into()),
-    }
 }

@@ -50,7 +50,7 @@ pub fn rbm(
     let mut epoch_seconds = Vec::new();
     for epoch in 0..epochs {
         let record = train_epoch(&mut state, epoch, &train, &test, &config, device)?;
-        epoch_seconds.push(record["train_seconds"].as_f64().context("train_seconds")?);
+        epoch_seconds.push(record.train_seconds.context("train_seconds")?);
     }
     Ok(Throughput {
         label: "genlab rbm (PCD-1 784-256, batch 64)".into(),
@@ -69,7 +69,8 @@ pub fn gan(
     epochs: usize,
     steps: usize,
 ) -> anyhow::Result<Throughput> {
-    use gan::train::{GanState, Preset, train_epoch};
+    use gan::epoch::train_epoch;
+    use gan::train::{GanState, Preset};
     let mut train = ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?;
     let mut config = Preset::Tuned.config(backbone).with_epochs(epochs);
     config.model.dropout = 0.0;

@@ -168,7 +168,7 @@ pub fn epoch_batches(
     assert!(batch_size > 0, "batch size must be positive");
     let mut order: Vec<usize> = (0..len).collect();
     if shuffle {
-        let mut rng = StdRng::seed_from_u64(seed.wrapping_add(epoch.wrapping_mul(0x9E37_79B9)));
+        let mut rng = StdRng::seed_from_u64(crate::seed::batch_order_seed(seed, epoch));
         order.shuffle(&mut rng);
     }
     order

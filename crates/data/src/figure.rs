@@ -38,6 +38,9 @@ pub struct GridOptions {
     pub range: Scale,
     /// One label per tile, drawn under it.
     pub labels: Option<Vec<String>>,
+    /// Neighbouring tiles of a row with the same label share one label centred under them
+    /// (for rows of one category, e.g. one model's samples).
+    pub shared_labels: bool,
     /// Grey level of the padding.
     pub background: u8,
 }
@@ -50,6 +53,7 @@ impl Default for GridOptions {
             upscale: 1,
             range: Scale::ZeroOne,
             labels: None,
+            shared_labels: false,
             background: 128,
         }
     }
@@ -102,27 +106,48 @@ pub fn image_grid(values: &[f32], height: usize, width: usize, options: &GridOpt
         }
     }
     if let Some(labels) = &options.labels {
-        draw_labels(&mut img, labels, cols, (tile_w, tile_h, label_h, pad));
+        let runs = if options.shared_labels {
+            label_runs(labels, cols)
+        } else {
+            (0..labels.len()).map(|i| (i, 1)).collect()
+        };
+        draw_labels(
+            &mut img,
+            labels,
+            &runs,
+            cols,
+            (tile_w, tile_h, label_h, pad),
+        );
     }
     img
 }
 
-fn draw_labels(img: &mut RgbImage, labels: &[String], cols: usize, layout: (u32, u32, u32, u32)) {
+/// Draws each run of tiles' label under it (`(first tile, tiles)`); a label wider than the
+/// space it has is drawn smaller, then shortened, so labels never run into each other.
+fn draw_labels(
+    img: &mut RgbImage,
+    labels: &[String],
+    runs: &[(usize, usize)],
+    cols: usize,
+    layout: (u32, u32, u32, u32),
+) {
     let (tile_w, tile_h, label_h, pad) = layout;
     register_font();
     let (w, h) = img.dimensions();
     {
         let root = BitMapBackend::with_buffer(img.as_mut(), (w, h)).into_drawing_area();
-        let style = TextStyle::from((FONT_FAMILY, (label_h - 2) as f64).into_font())
-            .color(&WHITE)
-            .pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Center,
-                plotters::style::text_anchor::VPos::Top,
-            ));
-        for (i, label) in labels.iter().enumerate() {
-            let x = pad + (i % cols) as u32 * (tile_w + pad) + tile_w / 2;
-            let y = pad + (i / cols) as u32 * (tile_h + pad) + tile_h - label_h + 1;
-            root.draw_text(label, &style, (x as i32, y as i32))
+        for &(first, count) in runs {
+            let span = count as u32 * (tile_w + pad) - pad;
+            let x = pad + (first % cols) as u32 * (tile_w + pad) + span / 2;
+            let y = pad + (first / cols) as u32 * (tile_h + pad) + tile_h - label_h + 1;
+            let (text, size) = fit_label(&root, &labels[first], span, label_h - 2);
+            let style = TextStyle::from((FONT_FAMILY, size).into_font())
+                .color(&WHITE)
+                .pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Top,
+                ));
+            root.draw_text(&text, &style, (x as i32, y as i32))
                 .expect("drawing into a memory buffer cannot fail");
         }
         root.present()
@@ -130,12 +155,55 @@ fn draw_labels(img: &mut RgbImage, labels: &[String], cols: usize, layout: (u32,
     }
 }
 
+/// `(first tile, tiles)` of each run of equal labels within a row.
+fn label_runs(labels: &[String], cols: usize) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        match runs.last_mut() {
+            Some((first, count)) if i % cols != 0 && labels[*first] == *label => *count += 1,
+            _ => runs.push((i, 1)),
+        }
+    }
+    runs
+}
+
+/// The label (shortened with "..." if it must be) and the font size at which it fits in
+/// `width` pixels, from `size` down to 7 pixels.
+fn fit_label<DB: plotters::prelude::DrawingBackend>(
+    root: &plotters::drawing::DrawingArea<DB, plotters::coord::Shift>,
+    label: &str,
+    width: u32,
+    size: u32,
+) -> (String, f64) {
+    let fits = |text: &str, size: u32| {
+        root.estimate_text_size(
+            text,
+            &TextStyle::from((FONT_FAMILY, size as f64).into_font()),
+        )
+        .is_ok_and(|(w, _)| w + 2 <= width)
+    };
+    let min = 7.min(size);
+    for s in (min..=size).rev() {
+        if fits(label, s) {
+            return (label.to_string(), s as f64);
+        }
+    }
+    let chars: Vec<char> = label.chars().collect();
+    for keep in (1..chars.len()).rev() {
+        let short = format!("{}...", chars[..keep].iter().collect::<String>());
+        if fits(&short, min) {
+            return (short, min as f64);
+        }
+    }
+    (String::new(), min as f64)
+}
+
 fn to_byte(unit: f32) -> u8 {
     (unit.clamp(0.0, 1.0) * 255.0).round() as u8
 }
 
 /// A grid of 28x28 digits, each pixel shown 2x2, `cols` per row: the figure most
-/// experiments draw.
+/// experiments draw. Equal neighbouring labels are shown once.
 pub fn digit_grid(values: &[f32], cols: usize, labels: Option<Vec<String>>) -> RgbImage {
     image_grid(
         values,
@@ -145,6 +213,7 @@ pub fn digit_grid(values: &[f32], cols: usize, labels: Option<Vec<String>>) -> R
             cols,
             upscale: 2,
             labels,
+            shared_labels: true,
             ..Default::default()
         },
     )
@@ -290,6 +359,51 @@ mod tests {
             .flat_map(|x| (30..30 + LABEL_HEIGHT).map(move |y| (x, y)))
             .any(|(x, y)| labelled.get_pixel(x, y).0[0] > 128);
         assert!(strip_has_text);
+    }
+
+    /// Text pixels of the label strip, per tile column (x ranges of the tiles, padding
+    /// between them excluded).
+    fn text_in_strip(img: &RgbImage, x: std::ops::Range<u32>) -> bool {
+        x.flat_map(|x| (30..30 + LABEL_HEIGHT).map(move |y| (x, y)))
+            .any(|(x, y)| img.get_pixel(x, y).0[0] > 128)
+    }
+
+    #[test]
+    fn long_labels_stay_under_their_tiles_and_equal_neighbours_share_one() {
+        let values = vec![0.0; 3 * 784];
+        let options = |labels: Vec<&str>| GridOptions {
+            labels: Some(labels.into_iter().map(String::from).collect()),
+            background: 0,
+            padding: 4,
+            ..Default::default()
+        };
+        // Tiles at x = 4..32, 36..64, 68..96: a long label on the middle tile only.
+        let img = image_grid(&values, 28, 28, &options(vec!["", "a very long label", ""]));
+        let strip = |x: std::ops::Range<u32>| {
+            x.flat_map(|x| (32..32 + LABEL_HEIGHT).map(move |y| (x, y)))
+                .any(|(x, y)| img.get_pixel(x, y).0[0] > 128)
+        };
+        assert!(strip(36..64), "the label is drawn");
+        assert!(
+            !strip(0..35) && !strip(65..img.width()),
+            "the label ran into a neighbour"
+        );
+
+        assert_eq!(
+            label_runs(&["a", "a", "b", "b"].map(String::from), 3),
+            vec![(0, 2), (2, 1), (3, 1)],
+            "runs end with the row"
+        );
+        let shared = image_grid(
+            &values,
+            28,
+            28,
+            &GridOptions {
+                shared_labels: true,
+                ..options(vec!["MLP", "MLP", "MLP"])
+            },
+        );
+        assert!(text_in_strip(&shared, 0..shared.width()));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod batch;
 pub mod cli;
+pub mod config;
 pub mod dataset;
 pub mod download;
 pub mod figure;
@@ -18,7 +19,9 @@ pub mod locate;
 pub mod plot;
 pub mod progress;
 pub mod run;
+pub mod scaffold;
 pub mod section;
+pub mod seed;
 pub mod transform;
 
 pub use backend::{Backend, BackendChoice, SelectedDevice, select_device};

@@ -1,8 +1,8 @@
 //! Per-image transforms applied while a batch is drawn: scaling, binarisation, and masks
 //! that hide part of an image for inpainting.
 
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{COLS, PIXELS, ROWS};
@@ -51,17 +51,7 @@ pub enum Binarise {
     Stochastic,
 }
 
-/// The random stream used for one image in one epoch, independent of batch order, worker
-/// count and of how the run was interrupted and resumed.
-pub fn image_rng(seed: u64, epoch: u64, index: usize) -> StdRng {
-    // SplitMix-style mixing so neighbouring (epoch, index) pairs give unrelated streams.
-    let mut z = seed
-        ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (index as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    StdRng::seed_from_u64(z ^ (z >> 31))
-}
+pub use crate::seed::image_rng;
 
 impl Binarise {
     /// Writes the binarised (or grey) [0, 1] intensities of `pixels` into `out`.

@@ -8,6 +8,8 @@
 
 pub mod classifier;
 pub mod evaluator;
+pub mod experiment;
+pub mod family;
 pub mod frechet;
 pub mod neighbours;
 pub mod reference;
@@ -16,3 +18,5 @@ pub mod scores;
 pub mod train;
 
 pub use evaluator::{Evaluator, SampleScores, format_scores, pretrained_dir};
+pub use experiment::{Context, Experiment};
+pub use family::FamilyRecord;

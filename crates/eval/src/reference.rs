@@ -63,13 +63,7 @@ pub const CORRUPTIONS: [Corruption; 5] = [
     Corruption::Blur { sigma: 2.0 },
 ];
 
-/// A standard normal draw (Box-Muller), so no distribution crate is needed.
-pub fn standard_normal(rng: &mut StdRng) -> f32 {
-    use rand::Rng;
-    let u1: f64 = rng.random::<f64>().max(1e-300);
-    let u2: f64 = rng.random();
-    ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-}
+pub use data::scaffold::standard_normal;
 
 /// Separable Gaussian blur of one 28x28 image, zero outside the image.
 fn blur(image: &[f32], sigma: f32) -> Vec<f32> {

@@ -8,12 +8,19 @@
 //! - [`latent`]: interpolations and traversals of the latent space;
 //! - [`experiments`]: the measurements that answer GAN-Q1 to GAN-Q6.
 
+pub mod cli;
+pub mod epoch;
 pub mod experiments;
 pub mod latent;
 pub mod loss;
 pub mod model;
+pub mod sampling;
+pub mod tasks;
 pub mod train;
 
 pub use loss::GanLoss;
 pub use model::{Backbone, Discriminator, GanConfig, Generator};
 pub use train::{GanState, Preset, TrainConfig};
+
+#[cfg(test)]
+mod tests;

@@ -30,6 +30,17 @@ pub enum Backbone {
     Dcgan,
 }
 
+impl Backbone {
+    /// The name runs and figures use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backbone::Mlp => "mlp",
+            Backbone::Cnn => "cnn",
+            Backbone::Dcgan => "dcgan",
+        }
+    }
+}
+
 /// Architecture of both players.
 #[derive(Config, Debug)]
 pub struct GanConfig {
@@ -351,62 +362,5 @@ impl DcganDiscriminator {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::module::Module;
-    use burn::tensor::Distribution;
-
-    fn check_shapes(backbone: Backbone, expected_g: usize, expected_d: usize) {
-        let device = Device::flex();
-        let config = GanConfig::new(backbone).with_latent(100);
-        let g = config.init_generator(&device);
-        let d = config.init_discriminator(&device);
-        let z = Tensor::<2>::random([3, 100], Distribution::Normal(0.0, 1.0), &device);
-        let images = g.forward(z);
-        assert_eq!(images.dims(), [3, PIXELS]);
-        let values = images.clone().into_data().try_to_vec::<f32>().unwrap();
-        assert!(values.iter().all(|v| v.abs() <= 1.0), "tanh range");
-        assert_eq!(d.forward(images).dims(), [3, 1]);
-        assert_eq!(
-            g.num_params(),
-            expected_g,
-            "{backbone:?} generator parameters"
-        );
-        assert_eq!(
-            d.num_params(),
-            expected_d,
-            "{backbone:?} discriminator parameters"
-        );
-    }
-
-    #[test]
-    fn the_mlp_has_the_course_shapes_and_the_peer_parameter_counts() {
-        // ../shared/peers/README.md: 1,486,352 and 1,460,225 parameters.
-        check_shapes(Backbone::Mlp, 1_486_352, 1_460_225);
-    }
-
-    #[test]
-    fn the_dcgan_has_the_peer_parameter_counts() {
-        // The peers count 778,305 / 138,817 trainable parameters; Burn's num_params also
-        // counts batch norm's running mean and variance (2 x (6272 + 64) for G, 2 x 128 for D).
-        check_shapes(
-            Backbone::Dcgan,
-            778_305 + 2 * (6272 + 64),
-            138_817 + 2 * 128,
-        );
-    }
-
-    #[test]
-    fn the_course_cnn_grows_one_pixel_to_28() {
-        let device = Device::flex();
-        let config = GanConfig::new(Backbone::Cnn)
-            .with_latent(10)
-            .with_cnn_channels(16);
-        let g = config.init_generator(&device);
-        let d = config.init_discriminator(&device);
-        let z = Tensor::<2>::random([2, 10], Distribution::Normal(0.0, 1.0), &device);
-        let images = g.forward(z);
-        assert_eq!(images.dims(), [2, PIXELS]);
-        assert_eq!(d.forward(images).dims(), [2, 1]);
-    }
-}
+#[path = "model_tests.rs"]
+mod tests;

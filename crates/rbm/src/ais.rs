@@ -139,6 +139,81 @@ fn log_unnormalised(
     (visible.sum_dim(1) + hidden.sum_dim(1)).squeeze_dim(1)
 }
 
+/// A model AIS can anneal to from a tractable base model: the RBM here, a DBM (whose
+/// chains also carry a hidden layer) by the same [`anneal`].
+pub trait Annealable {
+    /// The state of all chains, e.g. their visible units `[chains, visible]`.
+    type State;
+    /// `log Z` of the base model (β = 0).
+    fn log_z_base(&self) -> f64;
+    /// `chains` exact samples of the base model.
+    fn base_samples(&self, chains: usize) -> Self::State;
+    /// `log p*_β(x)` and `log p*_previous(x)` of every chain's state `x`, `[chains]` each,
+    /// and the state after one transition that leaves `p_β` invariant.
+    fn anneal_step(
+        &self,
+        state: Self::State,
+        previous: f64,
+        beta: f64,
+    ) -> (Tensor<1>, Tensor<1>, Self::State);
+}
+
+/// Annealing from the base-rate model with visible biases `base_bias` to an RBM.
+pub struct RbmAnnealing<'a> {
+    rbm: &'a Rbm,
+    base: Tensor<1>,
+    log_z_base: f64,
+}
+
+impl<'a> RbmAnnealing<'a> {
+    pub fn new(rbm: &'a Rbm, base_bias: &[f32], device: &Device) -> Self {
+        let visible = rbm.visible();
+        let log_z_base = base_bias
+            .iter()
+            .map(|&b| softplus_f64(b as f64))
+            .sum::<f64>()
+            + rbm.hidden() as f64 * std::f64::consts::LN_2;
+        Self {
+            rbm,
+            base: Tensor::from_data(TensorData::new(base_bias.to_vec(), [visible]), device),
+            log_z_base,
+        }
+    }
+}
+
+impl Annealable for RbmAnnealing<'_> {
+    type State = Tensor<2>;
+
+    fn log_z_base(&self) -> f64 {
+        self.log_z_base
+    }
+
+    fn base_samples(&self, chains: usize) -> Tensor<2> {
+        bernoulli(
+            sigmoid(self.base.clone())
+                .unsqueeze::<2>()
+                .repeat_dim(0, chains),
+        )
+    }
+
+    fn anneal_step(
+        &self,
+        v: Tensor<2>,
+        previous: f64,
+        beta: f64,
+    ) -> (Tensor<1>, Tensor<1>, Tensor<2>) {
+        let (rbm, base) = (self.rbm, &self.base);
+        let x = rbm.hidden_input(v.clone());
+        let at_beta = log_unnormalised(&v, &x, base, rbm, beta);
+        let at_previous = log_unnormalised(&v, &x, base, rbm, previous);
+        // One Gibbs transition that leaves p_β invariant.
+        let h = bernoulli(sigmoid(x * beta));
+        let input = (h.matmul(rbm.weights.val()) + rbm.visible_bias.val().unsqueeze()) * beta
+            + base.clone().unsqueeze() * (1.0 - beta);
+        (at_beta, at_previous, bernoulli(sigmoid(input)))
+    }
+}
+
 /// Estimates `log Z` of `rbm` by AIS from the base-rate model with visible biases `base_bias`.
 pub fn estimate_log_z(
     rbm: &Rbm,
@@ -147,31 +222,20 @@ pub fn estimate_log_z(
     device: &Device,
 ) -> LogZEstimate {
     device.seed(config.seed);
-    let visible = rbm.visible();
-    let base = Tensor::<1>::from_data(TensorData::new(base_bias.to_vec(), [visible]), device);
-    let log_z_base = base_bias
-        .iter()
-        .map(|&b| softplus_f64(b as f64))
-        .sum::<f64>()
-        + rbm.hidden() as f64 * std::f64::consts::LN_2;
+    anneal(&RbmAnnealing::new(rbm, base_bias, device), config, device)
+}
 
+/// Runs `config.chains` annealing chains through `config.betas` intermediate distributions
+/// and summarises their importance weights (the device's stream draws the samples: seed it
+/// first for a reproducible estimate).
+pub fn anneal<M: Annealable>(model: &M, config: &AisConfig, device: &Device) -> LogZEstimate {
     let betas = schedule(config.betas);
-    let mut v = bernoulli(
-        sigmoid(base.clone())
-            .unsqueeze::<2>()
-            .repeat_dim(0, config.chains),
-    );
+    let mut state = model.base_samples(config.chains);
     let mut log_w = Tensor::<1>::zeros([config.chains], device);
     for pair in betas.windows(2) {
-        let (previous, beta) = (pair[0], pair[1]);
-        let x = rbm.hidden_input(v.clone());
-        log_w = log_w + log_unnormalised(&v, &x, &base, rbm, beta)
-            - log_unnormalised(&v, &x, &base, rbm, previous);
-        // One Gibbs transition that leaves p_β invariant.
-        let h = bernoulli(sigmoid(x * beta));
-        let input = (h.matmul(rbm.weights.val()) + rbm.visible_bias.val().unsqueeze()) * beta
-            + base.clone().unsqueeze() * (1.0 - beta);
-        v = bernoulli(sigmoid(input));
+        let (at_beta, at_previous, next) = model.anneal_step(state, pair[0], pair[1]);
+        log_w = log_w + at_beta - at_previous;
+        state = next;
     }
     let log_w: Vec<f64> = log_w
         .into_data()
@@ -180,7 +244,7 @@ pub fn estimate_log_z(
         .into_iter()
         .map(f64::from)
         .collect();
-    summarise(&log_w, log_z_base, config)
+    summarise(&log_w, model.log_z_base(), config)
 }
 
 fn summarise(log_w: &[f64], log_z_base: f64, config: &AisConfig) -> LogZEstimate {

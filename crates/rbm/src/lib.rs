@@ -7,9 +7,11 @@
 //!   functions of small models.
 
 pub mod ais;
+pub mod cli;
 pub mod experiments;
 pub mod inpaint;
 pub mod model;
+pub mod tasks;
 pub mod train;
 
 pub use model::{Rbm, RbmConfig};

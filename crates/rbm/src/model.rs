@@ -104,6 +104,22 @@ impl Rbm {
     }
 
     /// Deterministic mean-field reconstruction `σ(σ(v Wᵀ + c) W + b)`.
+    /// The visible probabilities of Gibbs chains started at `start` after each of `steps`
+    /// (cumulative step counts, ascending).
+    pub fn gibbs_snapshots(&self, start: Tensor<2>, steps: &[usize]) -> Vec<Tensor<2>> {
+        let mut v = start;
+        let mut done = 0;
+        steps
+            .iter()
+            .map(|&target| {
+                let state = self.gibbs_from_visible(v.clone(), target.saturating_sub(done));
+                done = target;
+                v = state.visible;
+                state.visible_probabilities
+            })
+            .collect()
+    }
+
     pub fn reconstruct(&self, v: Tensor<2>) -> Tensor<2> {
         self.visible_probabilities(self.hidden_probabilities(v))
     }

@@ -169,7 +169,7 @@ fn cd_training_raises_the_exact_likelihood_of_a_tiny_data_set() {
     let log_likelihood = |rbm: &Rbm| mean_log_likelihood(rbm, v.clone(), exact_log_z(rbm, &device));
     let before = log_likelihood(&state.rbm);
     for _ in 0..300 {
-        state.step(v.clone(), &config, 0);
+        state.step(v.clone(), &config.update_at(0));
     }
     let after = log_likelihood(&state.rbm);
     // Uniform over 4096 states is −8.3 nats; two equally likely patterns would be −0.69.

@@ -11,7 +11,6 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use data::{Binarise, ImageBatcher, ImageSet, ImageTransform, Scale, epoch_batches};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::model::{Rbm, RbmConfig};
 
@@ -141,6 +140,35 @@ impl TrainConfig {
         }
     }
 
+    /// The update of epoch `epoch` (counted from 0).
+    pub fn update_at(&self, epoch: usize) -> CdUpdate {
+        CdUpdate {
+            learning_rate: self.learning_rate,
+            momentum: self.momentum_at(epoch),
+            weight_decay: self.weight_decay,
+            gibbs_steps: self.gibbs_steps,
+            persistent: self.persistent,
+        }
+    }
+
+    /// Mean of every pixel over `set` as this config presents it (thresholded or grey): the
+    /// base-rate model AIS starts from.
+    pub fn pixel_means(&self, set: &ImageSet) -> Vec<f32> {
+        let mut sums = vec![0f64; data::PIXELS];
+        let threshold = self.input == InputMode::Threshold;
+        for i in 0..set.len() {
+            for (s, &p) in sums.iter_mut().zip(set.image(i)) {
+                let value = p as f64 / 255.0;
+                *s += if threshold {
+                    (value > 0.5) as u8 as f64
+                } else {
+                    value
+                };
+            }
+        }
+        sums.iter().map(|s| (s / set.len() as f64) as f32).collect()
+    }
+
     pub fn chains(&self) -> usize {
         if self.persistent_chains == 0 {
             self.batch_size
@@ -148,6 +176,21 @@ impl TrainConfig {
             self.persistent_chains
         }
     }
+}
+
+/// One CD-k / PCD-k update's settings, apart from how images are presented: what an RBM
+/// trained on other tensors (a DBM's layers, on hidden activations) shares with one trained
+/// on images.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CdUpdate {
+    pub learning_rate: f64,
+    pub momentum: f64,
+    /// L2 penalty on the weights.
+    pub weight_decay: f64,
+    /// Gibbs steps `k`.
+    pub gibbs_steps: usize,
+    /// PCD: the negative chains continue from the state's persistent chains.
+    pub persistent: bool,
 }
 
 /// Everything a checkpoint holds: the RBM, the momentum buffers and the persistent chains.
@@ -175,15 +218,15 @@ impl RbmState {
         }
     }
 
-    /// One CD-k / PCD-k update on the batch `v` (`[batch, visible]`) during epoch `epoch`.
-    pub fn step(&mut self, v: Tensor<2>, config: &TrainConfig, epoch: usize) {
+    /// One CD-k / PCD-k update on the batch `v` (`[batch, visible]`, any values in [0, 1]).
+    pub fn step(&mut self, v: Tensor<2>, update: &CdUpdate) {
         let [batch, _] = v.dims();
         let rbm = &self.rbm;
         let h_data = rbm.hidden_probabilities(v.clone());
-        let negative = if config.persistent {
-            rbm.gibbs_from_hidden(self.chains.val(), config.gibbs_steps)
+        let negative = if update.persistent {
+            rbm.gibbs_from_hidden(self.chains.val(), update.gibbs_steps)
         } else {
-            rbm.gibbs_from_visible(v.clone(), config.gibbs_steps)
+            rbm.gibbs_from_visible(v.clone(), update.gibbs_steps)
         };
         let [chains, _] = negative.visible.dims();
         // ⟨h vᵀ⟩_data − ⟨h vᵀ⟩_model as one product whose inner dimension is batch + chains:
@@ -205,11 +248,7 @@ impl RbmState {
                 .mean_dim(0)
                 .squeeze_dim::<1>(0);
 
-        let (lr, momentum, decay) = (
-            config.learning_rate,
-            config.momentum_at(epoch),
-            config.weight_decay,
-        );
+        let (lr, momentum, decay) = (update.learning_rate, update.momentum, update.weight_decay);
         let w = self.rbm.weights.val();
         let dw = self.weights_velocity.val() * momentum + (grad_w - w.clone() * decay) * lr;
         let db = self.visible_velocity.val() * momentum + grad_b * lr;
@@ -220,7 +259,7 @@ impl RbmState {
         self.weights_velocity = Param::from_tensor(dw);
         self.visible_velocity = Param::from_tensor(db);
         self.hidden_velocity = Param::from_tensor(dc);
-        if config.persistent {
+        if update.persistent {
             self.chains = Param::from_tensor(negative.hidden);
         }
     }
@@ -294,7 +333,7 @@ pub fn monitor(
     }
 }
 
-/// Trains one epoch over `train` and returns its monitoring figures as a log record.
+/// Trains one epoch over `train` and returns its monitoring figures.
 pub fn train_epoch(
     state: &mut RbmState,
     epoch: usize,
@@ -302,7 +341,7 @@ pub fn train_epoch(
     test: &ImageSet,
     config: &TrainConfig,
     device: &Device,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<EpochMetrics> {
     device.seed(data::run::epoch_seed(config.seed, epoch));
     let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
     let started = std::time::Instant::now();
@@ -314,11 +353,12 @@ pub fn train_epoch(
         config.seed,
         epoch as u64,
     );
+    let update = config.update_at(epoch);
     let mut progress =
         data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
     for indices in &batches {
         let v = batcher.batch_indices(train, indices, device).images;
-        state.step(v, config, epoch);
+        state.step(v, &update);
         progress.inc(1);
     }
     // Waits for the last update before the clock stops.
@@ -327,5 +367,5 @@ pub fn train_epoch(
     progress.finish();
     let mut metrics = monitor(&state.rbm, train, test, config, device);
     metrics.train_seconds = Some(train_seconds);
-    Ok(json!(metrics))
+    Ok(metrics)
 }

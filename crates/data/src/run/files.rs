@@ -1,0 +1,119 @@
+//! Files a run writes: atomic writes, JSON records, Burn module and optimiser records.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Writes `path` through a temporary file in the same folder and a rename, so a reader (or
+/// a resumed run) never sees a half-written file.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = BufWriter::new(File::create(&temp)?);
+        write(&mut file)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Writes pretty JSON atomically.
+pub fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    write_atomically(path, |f| {
+        serde_json::to_writer_pretty(&mut *f, value)?;
+        f.write_all(b"\n")
+    })
+    .with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Reads every record of a `metrics.jsonl`.
+pub fn read_metrics(path: &Path) -> anyhow::Result<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).with_context(|| format!("parsing a line of {}", path.display()))
+        })
+        .collect()
+}
+
+/// Reads the epoch records of the run in `dir` as `R`.
+pub fn read_records<R: serde::de::DeserializeOwned>(dir: &Path) -> anyhow::Result<Vec<R>> {
+    let path = dir.join("metrics.jsonl");
+    read_metrics(&path)?
+        .into_iter()
+        .map(|record| {
+            serde_json::from_value(record)
+                .with_context(|| format!("{}: an unexpected record", path.display()))
+        })
+        .collect()
+}
+
+/// Saves a module's parameters as `<dir>/<name>.bpk` (Burn's burnpack format).
+pub fn save_module<M: burn::module::Module>(
+    dir: &Path,
+    name: &str,
+    module: &M,
+) -> anyhow::Result<()> {
+    let path = dir.join(format!("{name}.bpk"));
+    module
+        .clone()
+        .save_file(&path)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+}
+
+/// Loads parameters saved by [`save_module`] into `module`.
+pub fn load_module<M: burn::module::Module>(
+    dir: &Path,
+    name: &str,
+    module: M,
+) -> anyhow::Result<M> {
+    let path = dir.join(format!("{name}.bpk"));
+    module
+        .try_load_file(&path)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+}
+
+/// Saves an optimiser's state (e.g. Adam's moments) as `<dir>/<name>.bpk`.
+pub fn save_optimizer(
+    dir: &Path,
+    name: &str,
+    optimizer: &burn::optim::ModuleOptimizer,
+) -> anyhow::Result<()> {
+    let path = dir.join(format!("{name}.bpk"));
+    optimizer
+        .save(&path)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+}
+
+/// Loads an optimiser's state saved by [`save_optimizer`].
+pub fn load_optimizer(
+    dir: &Path,
+    name: &str,
+    optimizer: burn::optim::ModuleOptimizer,
+) -> anyhow::Result<burn::optim::ModuleOptimizer> {
+    let path = dir.join(format!("{name}.bpk"));
+    optimizer
+        .load(&path)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+}

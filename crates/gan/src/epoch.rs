@@ -1,0 +1,136 @@
+//! Training epochs: the alternating steps over the data, then the per-epoch grid and
+//! scores, through the run's checkpoints.
+
+use burn::tensor::Device;
+use data::run::SampleGrid;
+use data::{ImageBatcher, ImageSet, Run, SelectedDevice, epoch_batches};
+use eval::{Evaluator, SampleScores};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::sampling::{EVAL_SEED, negative_fraction, sample, sample_grid};
+use crate::train::{GanState, StepStats, TrainConfig};
+
+/// Means of the step figures over one epoch, and every step's figures.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub mean: StepStats,
+    pub steps: Vec<StepStats>,
+    /// Wall time of the epoch's updates (not of the evaluation).
+    pub train_seconds: f64,
+    pub images_per_second: f64,
+    /// Eval metrics of `eval_samples` samples, when scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<SampleScores>,
+    /// Fraction of generated pixels below 0: the part of tanh's range a [0, 1] data set
+    /// never uses.
+    pub negative_pixel_fraction: f64,
+}
+
+/// Trains one epoch over `train` on the autodiff `device`.
+pub fn train_epoch(
+    state: &mut GanState,
+    epoch: usize,
+    train: &ImageSet,
+    config: &TrainConfig,
+    device: &Device,
+) -> EpochRecord {
+    // Dropout masks come from the device's stream.
+    device.seed(data::run::epoch_seed(config.seed, epoch));
+    let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
+    let batches = epoch_batches(
+        train.len(),
+        config.batch_size,
+        true,
+        true,
+        config.seed,
+        epoch as u64,
+    );
+    let mut progress =
+        data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
+    let started = std::time::Instant::now();
+    let steps: Vec<StepStats> = batches
+        .iter()
+        .enumerate()
+        .map(|(i, indices)| {
+            let real = batcher.batch_indices(train, indices, device).images;
+            let noise_seed = data::seed::step_seed(config.seed, epoch, i);
+            let stats = state.step(real, config, noise_seed);
+            progress.inc(1);
+            stats
+        })
+        .collect();
+    let train_seconds = started.elapsed().as_secs_f64();
+    progress.finish();
+    EpochRecord {
+        mean: mean_stats(&steps),
+        train_seconds,
+        images_per_second: (steps.len() * config.batch_size) as f64 / train_seconds,
+        steps,
+        scores: None,
+        negative_pixel_fraction: 0.0,
+    }
+}
+
+fn mean_stats(steps: &[StepStats]) -> StepStats {
+    let n = steps.len().max(1) as f64;
+    let mut mean = StepStats::default();
+    for s in steps {
+        mean.d_loss += s.d_loss / n;
+        mean.g_loss += s.g_loss / n;
+        mean.d_real += s.d_real / n;
+        mean.d_fake += s.d_fake / n;
+        mean.accuracy_real += s.accuracy_real / n;
+        mean.accuracy_fake += s.accuracy_fake / n;
+        mean.grad_norm_d += s.grad_norm_d / n;
+        mean.grad_norm_g += s.grad_norm_g / n;
+    }
+    mean
+}
+
+/// Trains `config` in `run` (resuming it if the run was opened with `--resume`): after every
+/// epoch a fixed-noise grid goes to `<run>/samples/epoch-NNN.png` and, with an evaluator,
+/// `eval_samples` samples are scored. Returns the trained players.
+pub fn train_run(
+    run: &mut Run,
+    config: &TrainConfig,
+    train: &ImageSet,
+    evaluator: Option<&Evaluator>,
+    selected: &SelectedDevice,
+) -> anyhow::Result<GanState> {
+    let device = selected.autodiff();
+    let plain = selected.device.clone();
+    device.seed(config.seed);
+    let mut grid = SampleGrid {
+        cols: 8,
+        draw: |state: &GanState| Ok(sample_grid(&state.generator, config, &plain)),
+    };
+    // Scores replace the record's empty `scores` and `negative_pixel_fraction`.
+    let mut scoring = |state: &GanState, _epoch: usize| -> anyhow::Result<Map<String, Value>> {
+        let Some(evaluator) = evaluator.filter(|_| config.eval_samples > 0) else {
+            return Ok(Map::new());
+        };
+        let samples = sample(
+            &state.generator,
+            config.model.latent,
+            config.eval_samples,
+            EVAL_SEED,
+            &plain,
+        );
+        let values = data::figure::tensor_values(samples);
+        let scores: SampleScores = evaluator.score(&values, config.real_scale);
+        let mut extra = Map::new();
+        extra.insert(
+            "negative_pixel_fraction".into(),
+            json!(negative_fraction(&values)),
+        );
+        extra.insert("scores".into(), serde_json::to_value(scores)?);
+        Ok(extra)
+    };
+    run.train_epochs_with(
+        GanState::new(config, &device),
+        config.epochs,
+        |state, epoch| Ok(train_epoch(state, epoch, train, config, &device)),
+        &mut [&mut grid, &mut scoring],
+    )
+}

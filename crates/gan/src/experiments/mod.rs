@@ -1,0 +1,251 @@
+//! The experiments that answer GAN-Q1 to GAN-Q6, one file per question: each trains (or
+//! reloads) the runs it needs as shared runs, writes its figures, and writes its report
+//! section with the numbers it measured. Quick and full budgets are declared once, in
+//! [`Budget`].
+
+mod q1_losses;
+mod q2_strong_discriminator;
+mod q3_stability;
+mod q4_latent_space;
+mod q5_backbones;
+mod q6_families;
+
+use anyhow::Context as _;
+use burn::tensor::Tensor;
+use data::figure::{digit_grid, save_png};
+use data::plot::{LinePlot, Series};
+use data::{ImageSet, Run};
+use eval::{Context, Evaluator, Experiment, SampleScores};
+use serde::Deserialize;
+
+use crate::epoch::{EpochRecord, train_run};
+use crate::model::{Backbone, Generator};
+use crate::sampling::{EVAL_SEED, sample};
+use crate::train::{GanState, Preset, StepStats, TrainConfig};
+
+/// This crate's experiments, in report order. GAN-Q6 compares the families, so it runs
+/// after every other family's experiments.
+pub static REGISTRY: &[&dyn Experiment] = &[
+    &q1_losses::EXPERIMENT,
+    &q2_strong_discriminator::EXPERIMENT,
+    &q3_stability::EXPERIMENT,
+    &q4_latent_space::EXPERIMENT,
+    &q5_backbones::EXPERIMENT,
+    &q6_families::EXPERIMENT,
+];
+
+/// Sizes of the quick (CI) and full profiles, in one place.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    pub quick: bool,
+    /// `(epochs, training digits)` of MLP runs in the quick profile (the full profile keeps
+    /// each preset's epochs and all 60,000 digits).
+    pub quick_mlp: (usize, usize),
+    /// The same for the convolutional backbones: a few thousand images per epoch on two CPU
+    /// cores.
+    pub quick_conv: (usize, usize),
+    /// Samples scored after every epoch.
+    pub eval_samples: usize,
+    /// Epochs of GAN-Q2's four settings.
+    pub strong_discriminator_epochs: usize,
+    /// GAN-Q5: epochs of the convolutional backbones and of the MLP (which trains longer to
+    /// be read at their wall times), and the digits per epoch of all three (0: all).
+    pub backbone_epochs: (usize, usize),
+    pub backbone_train_limit: usize,
+    /// Samples scored for the cross-family comparison.
+    pub family_samples: usize,
+}
+
+impl Budget {
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                quick,
+                quick_mlp: (5, 10_240),
+                quick_conv: (2, 2_560),
+                eval_samples: 2_000,
+                strong_discriminator_epochs: 3,
+                backbone_epochs: (2, 12),
+                backbone_train_limit: 2_560,
+                family_samples: 1000,
+            }
+        } else {
+            Self {
+                quick,
+                quick_mlp: (0, 0),
+                quick_conv: (0, 0),
+                eval_samples: 10_000,
+                strong_discriminator_epochs: 15,
+                backbone_epochs: (10, 50),
+                backbone_train_limit: 0,
+                family_samples: 10_000,
+            }
+        }
+    }
+}
+
+/// One epoch as logged in `metrics.jsonl`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Logged {
+    pub epoch: usize,
+    pub wall_s: f64,
+    #[serde(flatten)]
+    pub record: EpochRecord,
+}
+
+impl Logged {
+    fn scores(&self) -> anyhow::Result<&SampleScores> {
+        self.record
+            .scores
+            .as_ref()
+            .context("the run was trained without evaluation")
+    }
+}
+
+/// What the GAN experiments share: the context, the budget, the data and the evaluator.
+pub struct Setup<'a> {
+    pub ctx: &'a Context,
+    pub budget: Budget,
+    pub train: &'a ImageSet,
+    pub test: &'a ImageSet,
+    pub evaluator: &'a Evaluator,
+}
+
+impl<'a> Setup<'a> {
+    pub fn new(ctx: &'a Context) -> anyhow::Result<Self> {
+        Ok(Self {
+            budget: Budget::new(ctx.quick()),
+            train: ctx.train_set()?,
+            test: ctx.test_set()?,
+            evaluator: ctx.evaluator()?,
+            ctx,
+        })
+    }
+
+    /// The tuned preset at this profile's budget.
+    fn tuned(&self, backbone: Backbone) -> TrainConfig {
+        self.budget(Preset::Tuned.config(backbone), backbone)
+    }
+
+    /// Shrinks a config to CI size in quick mode; in full mode keeps the preset's epochs.
+    fn budget(&self, config: TrainConfig, backbone: Backbone) -> TrainConfig {
+        let config = config.with_eval_samples(self.budget.eval_samples);
+        if !self.budget.quick {
+            return config;
+        }
+        let (epochs, images) = match backbone {
+            Backbone::Mlp => self.budget.quick_mlp,
+            Backbone::Cnn | Backbone::Dcgan => self.budget.quick_conv,
+        };
+        config.with_epochs(epochs).with_train_limit(images)
+    }
+
+    /// Trains `config` as the shared run `<name>-<config hash>`; a run with the same name
+    /// and config is reloaded (or resumed) instead.
+    fn train(&self, name: &str, config: &TrainConfig) -> anyhow::Result<(GanState, Vec<Logged>)> {
+        let options = self.ctx.shared_run("gan", name, config);
+        let train = self.train.clone().limited(config.train_limit);
+        let selected = &self.ctx.selected;
+        let mut run = Run::start("gan", name, &options, config, config.seed, selected)?;
+        let finished = run.is_finished();
+        let state = train_run(&mut run, config, &train, Some(self.evaluator), selected)?;
+        if !finished {
+            run.finish(serde_json::json!({}))?;
+        }
+        let records = data::run::read_records(&run.dir).context("reading the epoch records")?;
+        Ok((state, records))
+    }
+
+    fn samples(&self, generator: &Generator, config: &TrainConfig, count: usize) -> Tensor<2> {
+        sample(
+            generator,
+            config.model.latent,
+            count,
+            EVAL_SEED,
+            self.ctx.device(),
+        )
+    }
+
+    /// Writes a grid of `values` ([0, 1]) and returns its markdown.
+    fn grid(
+        &self,
+        file: &str,
+        values: &[f32],
+        cols: usize,
+        labels: Option<Vec<String>>,
+    ) -> anyhow::Result<String> {
+        let (path, link) = self.ctx.figure(file);
+        save_png(&digit_grid(values, cols, labels), &path)?;
+        Ok(format!("![{file}]({link})"))
+    }
+
+    fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<String> {
+        let (path, link) = self.ctx.figure(file);
+        plot.save(&path)?;
+        Ok(format!("![{file}]({link})"))
+    }
+
+    fn epoch_note(&self, config: &TrainConfig) -> String {
+        format!(
+            "{} epochs over {} training digits, batch {}, {} samples scored per epoch",
+            config.epochs,
+            if config.train_limit > 0 {
+                config.train_limit
+            } else {
+                self.train.len()
+            },
+            config.batch_size,
+            config.eval_samples
+        )
+    }
+}
+
+/// Per-step series of one figure over a whole run, x = global step.
+fn step_series(name: &str, records: &[Logged], pick: fn(&StepStats) -> f64) -> Series {
+    let points = records
+        .iter()
+        .flat_map(|r| r.record.steps.iter())
+        .enumerate()
+        .map(|(i, s)| (i as f64 + 1.0, pick(s)))
+        .collect();
+    Series::new(name, points)
+}
+
+/// Per-epoch series of an eval figure.
+fn epoch_series(
+    name: &str,
+    records: &[Logged],
+    pick: fn(&SampleScores) -> f64,
+) -> anyhow::Result<Series> {
+    let points = records
+        .iter()
+        .map(|r| Ok((r.epoch as f64, pick(r.scores()?))))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Series::new(name, points))
+}
+
+fn constant(name: &str, records: &[Logged], value: f64) -> Series {
+    let steps: usize = records.iter().map(|r| r.record.steps.len()).sum();
+    Series::new(name, vec![(1.0, value), (steps.max(2) as f64, value)])
+}
+
+fn histogram(scores: &SampleScores) -> String {
+    scores
+        .classes
+        .histogram
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Standard deviation of a step figure over the last epoch: how much the game oscillates.
+fn last_epoch_std(records: &[Logged], pick: fn(&StepStats) -> f64) -> f64 {
+    let Some(last) = records.last() else {
+        return f64::NAN;
+    };
+    let values: Vec<f64> = last.record.steps.iter().map(pick).collect();
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+}

@@ -1,0 +1,145 @@
+//! What the `gan` subcommands do, as library functions.
+
+use std::path::{Path, PathBuf};
+
+use data::figure::{digit_grid, save_png};
+use data::{ImageSet, Run, SelectedDevice, Split};
+use serde_json::json;
+
+use crate::epoch::train_run;
+use crate::sampling::{self, EVAL_SEED, load_generator, score_samples, unit_values};
+use crate::train::TrainConfig;
+
+/// Trains `config` as run `<runs>/gan/<name>` on `--dataset` (resuming it with `--resume`),
+/// then scores `eval_samples` samples of the final generator.
+pub fn train(
+    config: &TrainConfig,
+    default_name: &str,
+    args: &data::config::TrainArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.batch_size > 1
+            && config.epochs > 0
+            && config.discriminator_steps > 0
+            && config.model.latent > 0,
+        "batch_size (at least 2), epochs, discriminator_steps and model.latent must be positive (change them with --set)"
+    );
+    let dataset = args.dataset;
+    let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
+    anyhow::ensure!(
+        train.len() >= config.batch_size,
+        "the batch size ({}) is larger than the training set ({} images)",
+        config.batch_size,
+        train.len()
+    );
+    let evaluator = if config.eval_samples > 0 {
+        Some(eval::Evaluator::load(
+            dataset,
+            &eval::pretrained_dir(),
+            data_dir,
+            &selected.device,
+        )?)
+    } else {
+        None
+    };
+    let mut run = Run::start(
+        "gan",
+        default_name,
+        &args.run,
+        config,
+        config.seed,
+        selected,
+    )?;
+    run.record("dataset", &dataset)?;
+    let state = train_run(&mut run, config, &train, evaluator.as_ref(), selected)?;
+    let samples = sampling::sample(
+        &state.generator,
+        config.model.latent,
+        config.eval_samples.max(100),
+        EVAL_SEED,
+        &selected.device,
+    );
+    let summary = match &evaluator {
+        Some(e) => json!({ "final": score_samples(e, samples, config) }),
+        None => json!({}),
+    };
+    run.finish(&summary)?;
+    println!("trained {}: {}", run.dir.display(), summary);
+    Ok(())
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct SampleArgs {
+    /// The run folder, e.g. runs/gan/tuned-mlp.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    pub count: usize,
+    /// Seed of the latent codes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output PNG (default: <run>/samples.png).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Writes a grid of `--count` samples.
+pub fn sample(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+    anyhow::ensure!(args.count > 0, "--count must be positive");
+    let (config, generator) = load_generator(&args.run, &selected.device)?;
+    let samples = sampling::sample(
+        &generator,
+        config.model.latent,
+        args.count,
+        args.seed,
+        &selected.device,
+    );
+    let cols = (args.count as f64).sqrt().ceil() as usize;
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("samples.png"));
+    save_png(
+        &digit_grid(&unit_values(samples, config.real_scale), cols, None),
+        &path,
+    )?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// The run folder, e.g. runs/gan/tuned-mlp.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, default_value_t = 10_000)]
+    pub samples: usize,
+}
+
+/// Scores `--samples` samples against the data set the run was trained on.
+pub fn evaluate(
+    args: &EvaluateArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(args.samples >= 2, "--samples must be at least 2");
+    let device = &selected.device;
+    let (config, generator) = load_generator(&args.run, device)?;
+    let dataset = data::run::run_dataset(&args.run);
+    let evaluator = eval::Evaluator::load(dataset, &eval::pretrained_dir(), data_dir, device)?;
+    let images = sampling::sample(
+        &generator,
+        config.model.latent,
+        args.samples,
+        EVAL_SEED,
+        device,
+    );
+    let scores = score_samples(&evaluator, images, &config);
+    println!(
+        "{}",
+        eval::format_scores(&args.run.display().to_string(), &scores)
+    );
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Training steps, checkpoints and sampling of the GAN players.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use data::Checkpointable;
+use data::scaffold::fixed_normal;
+
+use crate::model::{Backbone, GanConfig};
+use crate::sampling::{load_generator, negative_fraction, sample};
+use crate::train::{GanState, TrainConfig};
+
+/// Without dropout, whose masks come from the device's stream, which tests running in
+/// parallel share.
+fn tiny_config() -> TrainConfig {
+    TrainConfig::new(
+        GanConfig::new(Backbone::Mlp)
+            .with_latent(4)
+            .with_dropout(0.0),
+    )
+    .with_batch_size(8)
+}
+
+fn real_batch(device: &Device) -> Tensor<2> {
+    Tensor::random(
+        [8, data::PIXELS],
+        burn::tensor::Distribution::Uniform(-1.0, 1.0),
+        device,
+    )
+}
+
+#[test]
+fn a_step_reports_probabilities_and_accuracies_and_moves_both_players() {
+    let device = Device::flex().autodiff();
+    device.seed(1);
+    let config = tiny_config();
+    let mut state = GanState::new(&config, &device);
+    let z = fixed_normal(4, 4, 9, &device);
+    let before_g = data::figure::tensor_values(state.generator.forward(z.clone()));
+    let stats = state.step(real_batch(&device), &config, 1);
+    for p in [
+        stats.d_real,
+        stats.d_fake,
+        stats.accuracy_real,
+        stats.accuracy_fake,
+    ] {
+        assert!((0.0..=1.0).contains(&p), "{stats:?}");
+    }
+    assert!(stats.d_loss > 0.0 && stats.g_loss > 0.0);
+    assert!(stats.grad_norm_d > 0.0 && stats.grad_norm_g > 0.0);
+    let after_g = data::figure::tensor_values(state.generator.forward(z));
+    assert_ne!(before_g, after_g, "the generator was not updated");
+}
+
+#[test]
+fn a_checkpoint_restores_both_players_and_their_optimisers() {
+    let device = Device::flex().autodiff();
+    device.seed(1);
+    let config = tiny_config();
+    let mut state = GanState::new(&config, &device);
+    state.step(real_batch(&device), &config, 1);
+    let dir = tempfile::tempdir().unwrap();
+    state.save(dir.path()).unwrap();
+
+    device.seed(2);
+    let restored = GanState::new(&config, &device).load(dir.path()).unwrap();
+    let z = fixed_normal(3, 4, 5, &device);
+    let x = real_batch(&device);
+    let g = |s: &GanState| data::figure::tensor_values(s.generator.valid().forward(z.clone()));
+    let d = |s: &GanState| data::figure::tensor_values(s.discriminator.valid().forward(x.clone()));
+    assert_eq!(g(&state), g(&restored));
+    assert_eq!(d(&state), d(&restored));
+
+    // Identical next steps: Adam's moments came back too.
+    let mut a = state;
+    let mut b = restored;
+    let real = real_batch(&device);
+    let sa = a.step(real.clone(), &config, 3);
+    let sb = b.step(real, &config, 3);
+    assert_eq!(sa, sb);
+    assert_eq!(g(&a), g(&b));
+}
+
+#[test]
+fn samples_are_reproducible_and_in_the_tanh_range() {
+    let device = Device::flex();
+    let config = tiny_config();
+    device.seed(4);
+    let generator = config.model.init_generator(&device);
+    let a = data::figure::tensor_values(sample(&generator, 4, 1500, 7, &device));
+    let b = data::figure::tensor_values(sample(&generator, 4, 1500, 7, &device));
+    assert_eq!(a.len(), 1500 * data::PIXELS);
+    assert_eq!(a, b);
+    assert!(a.iter().all(|v| (-1.0..=1.0).contains(v)));
+    assert_eq!(negative_fraction(&[-0.5, 0.0, 0.2, -1.0]), 0.5);
+}
+
+#[test]
+fn loading_a_folder_that_is_not_a_gan_run_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_generator(dir.path(), &Device::flex()).err().unwrap();
+    assert!(format!("{err:#}").contains(&dir.path().display().to_string()));
+    data::run::write_json(
+        &dir.path().join("config.json"),
+        &serde_json::json!({"config": {"hidden": 3}}),
+    )
+    .unwrap();
+    let err = load_generator(dir.path(), &Device::flex()).err().unwrap();
+    assert!(
+        format!("{err:#}").contains("not a GAN run config"),
+        "{err:#}"
+    );
+}

@@ -1,0 +1,129 @@
+//! The `rbm` command line: `train | evaluate | sample | reconstruct | inpaint | experiment`.
+//! Every subcommand calls one library function.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use data::CommonArgs;
+
+use crate::tasks;
+use crate::train::Preset;
+
+#[derive(Parser)]
+#[command(
+    name = "rbm",
+    about = "Bernoulli RBMs on MNIST: train, evaluate (AIS), sample, reconstruct, inpaint"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train an RBM from a preset; any config field can be changed with --set.
+    Train(Box<TrainArgs>),
+    /// Estimate the test log-likelihood by annealed importance sampling.
+    Evaluate(tasks::EvaluateArgs),
+    /// Run Gibbs chains and write a grid of their states after each number of steps.
+    Sample(tasks::SampleArgs),
+    /// Run the experiment answering one study question and write its report section.
+    Experiment {
+        /// A question id this crate answers (RBM-Q1 ... RBM-Q5); an unknown id lists them.
+        id: String,
+        #[command(flatten)]
+        args: data::section::ExperimentArgs,
+    },
+    /// Mean-field reconstructions of unseen test digits.
+    Reconstruct {
+        /// The run folder, e.g. runs/rbm/course.
+        #[arg(long)]
+        run: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+    },
+    /// Fill in hidden parts of test digits with the known pixels clamped.
+    Inpaint(tasks::InpaintArgs),
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[arg(long, value_enum, default_value_t = Preset::Course)]
+    pub preset: Preset,
+    #[command(flatten)]
+    pub common: data::config::TrainArgs,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let selected = cli.common.device()?;
+    let data_dir = cli.common.data_dir.clone();
+    match cli.command {
+        Command::Train(args) => {
+            let config = args.common.config.resolve(args.preset.config())?;
+            tasks::train(
+                &config,
+                args.preset.name(),
+                &args.common,
+                &selected,
+                data_dir.as_deref(),
+            )
+        }
+        Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir.as_deref()),
+        Command::Sample(args) => tasks::sample(&args, &selected, data_dir.as_deref()),
+        Command::Reconstruct { run, count } => {
+            tasks::reconstruct(&run, count, &selected, data_dir.as_deref())
+        }
+        Command::Inpaint(args) => tasks::inpaint(&args, &selected, data_dir.as_deref()),
+        Command::Experiment { id, args } => {
+            let ctx = eval::Context::new(args, selected, data_dir);
+            eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_flags_override_the_preset_and_unknown_fields_are_refused() {
+        let cli = Cli::try_parse_from([
+            "rbm",
+            "train",
+            "--preset",
+            "strong",
+            "--set",
+            "model.hidden=20",
+            "--set",
+            "gibbs-steps=3",
+            "--dataset",
+            "fashion-mnist",
+        ])
+        .unwrap();
+        let Command::Train(args) = cli.command else {
+            panic!("not a train command")
+        };
+        let config = args.common.config.resolve(args.preset.config()).unwrap();
+        assert_eq!((config.model.hidden, config.gibbs_steps), (20, 3));
+        assert_eq!(
+            config.epochs,
+            Preset::Strong.config().epochs,
+            "the rest is the preset's"
+        );
+        assert_eq!(args.common.dataset, data::DataSetName::FashionMnist);
+
+        let cli = Cli::try_parse_from(["rbm", "train", "--set", "hidden=20"]).unwrap();
+        let Command::Train(args) = cli.command else {
+            panic!("not a train command")
+        };
+        let err = args
+            .common
+            .config
+            .resolve(args.preset.config())
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("model.hidden"), "{err:#}");
+    }
+}

@@ -1,0 +1,215 @@
+//! The experiments that answer RBM-Q1 to RBM-Q5, one file per question: each trains or
+//! loads what it needs, writes its figures, and writes its section of the report with the
+//! numbers it measured. Their quick and full budgets are declared once, in [`Budget`].
+
+mod q1_pseudo_likelihood;
+mod q2_sweeps;
+mod q3_gibbs_steps;
+mod q4_missing_parts;
+mod q5_rows_removed;
+
+use anyhow::Context as _;
+use burn::tensor::{Device, Int, Tensor};
+use data::{ImageBatcher, ImageSet, ImageTransform, Mask, Run};
+use eval::classifier::Classifier;
+use eval::{Context, Experiment};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::ais::{AisConfig, LogZEstimate, base_rate_bias, estimate_log_z, mean_log_likelihood};
+use crate::model::RbmConfig;
+use crate::train::{EpochMetrics, InputMode, RbmState, TrainConfig, monitor, train_epoch};
+
+/// This crate's experiments, in report order.
+pub static REGISTRY: &[&dyn Experiment] = &[
+    &q1_pseudo_likelihood::EXPERIMENT,
+    &q2_sweeps::EXPERIMENT,
+    &q3_gibbs_steps::EXPERIMENT,
+    &q4_missing_parts::EXPERIMENT,
+];
+
+/// Sizes of the quick (CI) and full profiles, in one place.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    /// Hidden units of the model RBM-Q1 and Q3 to Q5 study.
+    pub hidden: usize,
+    pub epochs: usize,
+    /// Training digits (0: all 60,000).
+    pub train_limit: usize,
+    /// Test digits every evaluation averages over.
+    pub test_images: usize,
+    /// Intermediate distributions of AIS (100 chains).
+    pub ais_betas: usize,
+    /// RBM-Q2's sweeps.
+    pub sweep_hidden: &'static [usize],
+    pub sweep_learning_rates: &'static [f64],
+    /// `k` of the CD-k run RBM-Q3 compares with CD-1 and PCD-1.
+    pub long_cd_steps: usize,
+    /// Iterations of each completion in RBM-Q4 and Q5.
+    pub completion_steps: usize,
+}
+
+impl Budget {
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                hidden: 64,
+                epochs: 3,
+                train_limit: 10_000,
+                test_images: 1000,
+                ais_betas: 1000,
+                sweep_hidden: &[10, 64, 256],
+                sweep_learning_rates: &[0.005, 0.05, 0.5],
+                long_cd_steps: 10,
+                completion_steps: 50,
+            }
+        } else {
+            Self {
+                hidden: 500,
+                epochs: 20,
+                train_limit: 0,
+                test_images: 10_000,
+                ais_betas: 14_500,
+                sweep_hidden: &[10, 64, 256, 500],
+                sweep_learning_rates: &[0.001, 0.01, 0.1],
+                long_cd_steps: 25,
+                completion_steps: 200,
+            }
+        }
+    }
+}
+
+/// An epoch of a run as logged in `metrics.jsonl`, with the fields the experiment's hook
+/// added.
+#[derive(Clone, Debug, serde::Serialize, Deserialize)]
+pub struct Logged<Extra> {
+    pub epoch: usize,
+    pub wall_s: f64,
+    #[serde(flatten)]
+    pub metrics: EpochMetrics,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// No extra fields.
+#[derive(Clone, Debug, Default, serde::Serialize, Deserialize)]
+pub struct NoExtra {}
+
+/// What the RBM experiments share: the context, the budget and the data.
+pub struct Setup<'a> {
+    pub ctx: &'a Context,
+    pub budget: Budget,
+    pub train: &'a ImageSet,
+    pub test: &'a ImageSet,
+}
+
+impl<'a> Setup<'a> {
+    pub fn new(ctx: &'a Context) -> anyhow::Result<Self> {
+        Ok(Self {
+            budget: Budget::new(ctx.quick()),
+            train: ctx.train_set()?,
+            test: ctx.test_set()?,
+            ctx,
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        self.ctx.device()
+    }
+
+    fn ais(&self) -> AisConfig {
+        AisConfig::new()
+            .with_chains(100)
+            .with_betas(self.budget.ais_betas)
+    }
+
+    /// The binarised model that RBM-Q1 and Q3 to Q5 study.
+    fn base_config(&self) -> TrainConfig {
+        TrainConfig::new(RbmConfig::new().with_hidden(self.budget.hidden))
+            .with_learning_rate(0.05)
+            .with_batch_size(20)
+            .with_momentum(0.5)
+            .with_input(InputMode::Threshold)
+            .with_shuffle(true)
+            .with_monitor_images(500)
+            .with_epochs(self.budget.epochs)
+            .with_train_limit(self.budget.train_limit)
+    }
+
+    fn train_subset(&self, config: &TrainConfig) -> ImageSet {
+        self.train.clone().limited(config.train_limit)
+    }
+
+    /// Trains `config` as the shared run `<name>-<config hash>`, calling `after_epoch` after
+    /// every epoch for extra figures (merged into the epoch's record). A run with the same
+    /// name and config is loaded (or resumed) instead of retrained.
+    fn train<Extra: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        config: &TrainConfig,
+        mut after_epoch: impl FnMut(&RbmState) -> Map<String, Value>,
+    ) -> anyhow::Result<(RbmState, Vec<Logged<Extra>>)> {
+        let options = self.ctx.shared_run("rbm", name, config);
+        let device = self.device();
+        let train = self.train_subset(config);
+        let mut run = Run::start(
+            "rbm",
+            name,
+            &options,
+            config,
+            config.seed,
+            &self.ctx.selected,
+        )?;
+        let finished = run.is_finished();
+        device.seed(config.seed);
+        let mut hook = |state: &RbmState, _epoch: usize| Ok(after_epoch(state));
+        let state = run.train_epochs_with(
+            RbmState::new(config, device),
+            config.epochs,
+            |state, epoch| train_epoch(state, epoch, &train, self.test, config, device),
+            &mut [&mut hook],
+        )?;
+        if !finished {
+            run.finish(json!({ "final": monitor(&state.rbm, &train, self.test, config, device) }))?;
+        }
+        let records = data::run::read_records(&run.dir)?;
+        Ok((state, records))
+    }
+
+    /// Test images as `config` presents them, and their labels.
+    fn test_batch(&self, config: &TrainConfig, mask: Option<Mask>) -> data::ImageBatch {
+        let indices: Vec<usize> = (0..self.budget.test_images.min(self.test.len())).collect();
+        ImageBatcher::new(ImageTransform {
+            mask,
+            ..config.transform()
+        })
+        .batch_indices(self.test, &indices, self.device())
+    }
+
+    fn log_likelihood(&self, state: &RbmState, config: &TrainConfig) -> (f64, LogZEstimate) {
+        let base = base_rate_bias(&config.pixel_means(self.train), self.train.len());
+        let estimate = estimate_log_z(&state.rbm, &base, &self.ais(), self.device());
+        let v = self.test_batch(config, None).images;
+        (mean_log_likelihood(&state.rbm, v, estimate.log_z), estimate)
+    }
+
+    fn classifier(&self) -> anyhow::Result<Classifier> {
+        Ok(eval::train::load_classifier(
+            &eval::pretrained_dir(),
+            data::DataSetName::Mnist,
+            self.device(),
+        )?
+        .0)
+    }
+}
+
+/// Fraction of images the classifier assigns to their label.
+fn accuracy(classifier: &Classifier, images: Tensor<2>, labels: Tensor<1, Int>) -> f64 {
+    let n = labels.dims()[0] as f64;
+    let predicted = classifier.forward(images).argmax(1).squeeze_dim::<1>(1);
+    predicted.equal(labels).int().sum().into_scalar::<i64>() as f64 / n
+}
+
+fn last<T>(records: &[T]) -> anyhow::Result<&T> {
+    records.last().context("at least one epoch")
+}

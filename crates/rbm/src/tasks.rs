@@ -1,0 +1,321 @@
+//! What the `rbm` subcommands do, as library functions: training a run, estimating its
+//! likelihood by AIS, Gibbs sampling, reconstructions and inpainting.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::tensor::{Device, Distribution, Tensor};
+use data::figure::{digit_grid, save_png, tensor_values};
+use data::{DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, Run, SelectedDevice, Split};
+use serde_json::json;
+
+use crate::ais::{AisConfig, base_rate_bias, estimate_log_z, mean_log_likelihood};
+use crate::inpaint::{Completion, complete, missing_mse};
+use crate::train::{RbmState, TrainConfig, monitor, train_epoch};
+
+/// Trains `config` as run `<runs>/rbm/<name>` on `--dataset` (resuming it with `--resume`).
+pub fn train(
+    config: &TrainConfig,
+    default_name: &str,
+    args: &data::config::TrainArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.batch_size > 0 && config.gibbs_steps > 0 && config.epochs > 0,
+        "batch_size, gibbs_steps and epochs must be positive (change them with --set)"
+    );
+    let (device, dataset) = (&selected.device, args.dataset);
+    let test = ImageSet::load(dataset, Split::Test, data_dir)?;
+    let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
+    let mut run = Run::start(
+        "rbm",
+        default_name,
+        &args.run,
+        config,
+        config.seed,
+        selected,
+    )?;
+    run.record("dataset", &dataset)?;
+    device.seed(config.seed);
+    let state = RbmState::new(config, device);
+    let state = run.train_epochs(state, config.epochs, |state, epoch| {
+        train_epoch(state, epoch, &train, &test, config, device)
+    })?;
+    let metrics = monitor(&state.rbm, &train, &test, config, device);
+    run.finish(json!({ "final": metrics }))?;
+    println!("trained {}: {}", run.dir.display(), json!(metrics));
+    Ok(())
+}
+
+/// A trained run: its config, newest checkpoint and the data set it was trained on.
+pub struct Trained {
+    pub dir: PathBuf,
+    pub config: TrainConfig,
+    pub state: RbmState,
+    pub dataset: DataSetName,
+}
+
+impl Trained {
+    pub fn load(dir: &Path, device: &Device) -> anyhow::Result<Self> {
+        let (config, checkpoint): (TrainConfig, _) = data::run::load_latest(dir, "RBM")?;
+        let state = data::Checkpointable::load(RbmState::new(&config, device), &checkpoint)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            dataset: data::run::run_dataset(dir),
+            config,
+            state,
+        })
+    }
+
+    fn set(&self, split: Split, data_dir: Option<&Path>) -> anyhow::Result<ImageSet> {
+        Ok(ImageSet::load(self.dataset, split, data_dir)?)
+    }
+
+    /// The first `count` images of `set` as the model sees them (binarised as in training;
+    /// dynamic binarisation draws the epoch-0 sample).
+    pub fn images(&self, set: &ImageSet, count: usize, device: &Device) -> Tensor<2> {
+        let indices: Vec<usize> = (0..count.min(set.len())).collect();
+        ImageBatcher::new(self.config.transform())
+            .batch_indices(set, &indices, device)
+            .images
+    }
+
+    fn write_grid(
+        &self,
+        file: &str,
+        values: &[f32],
+        cols: usize,
+        labels: Option<Vec<String>>,
+    ) -> anyhow::Result<()> {
+        let path = self.dir.join("figures").join(file);
+        save_png(&digit_grid(values, cols, labels), &path)?;
+        println!("wrote {}", path.display());
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// The run folder, e.g. runs/rbm/course.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    pub chains: usize,
+    /// Intermediate distributions; the estimate is repeated with 4x as many to check it
+    /// has converged.
+    #[arg(long, default_value_t = 14_500)]
+    pub betas: usize,
+    /// Test images the log-likelihood is averaged over.
+    #[arg(long, default_value_t = 10_000)]
+    pub test_images: usize,
+}
+
+/// AIS with `--betas` and 4x as many temperatures, the exact value for small models, the
+/// convergence verdict; written to `<run>/ais.json`.
+pub fn evaluate(
+    args: &EvaluateArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let device = &selected.device;
+    let trained = Trained::load(&args.run, device)?;
+    let (config, rbm) = (&trained.config, &trained.state.rbm);
+    let train = trained.set(Split::Train, data_dir)?;
+    let test_v = trained.images(
+        &trained.set(Split::Test, data_dir)?,
+        args.test_images,
+        device,
+    );
+    let base = base_rate_bias(&config.pixel_means(&train), train.len());
+    let mut results = Vec::new();
+    let mut estimates = Vec::new();
+    for factor in [1, 4] {
+        let ais = AisConfig::new()
+            .with_chains(args.chains)
+            .with_betas(args.betas * factor)
+            .with_seed(config.seed);
+        let started = std::time::Instant::now();
+        let estimate = estimate_log_z(rbm, &base, &ais, device);
+        let ll = mean_log_likelihood(rbm, test_v.clone(), estimate.log_z);
+        println!(
+            "AIS {} chains x {} temperatures: log Z = {:.2} (+3se {:.2}, -3se {}), ESS {:.1}; test log-likelihood {:.2} nats ({:.0} s)",
+            args.chains,
+            args.betas * factor,
+            estimate.log_z,
+            estimate.log_z_high,
+            estimate
+                .log_z_low
+                .map_or("-inf".into(), |l| format!("{l:.2}")),
+            estimate.effective_sample_size,
+            ll,
+            started.elapsed().as_secs_f64()
+        );
+        results.push(json!({ "estimate": estimate, "test_log_likelihood": ll, "test_images": test_v.dims()[0] }));
+        estimates.push(estimate);
+    }
+    if rbm.hidden() <= 20 {
+        let exact = crate::ais::exact_log_z(rbm, device);
+        let ll = mean_log_likelihood(rbm, test_v.clone(), exact);
+        println!(
+            "exact (2^{} hidden states enumerated): log Z = {exact:.2}; test log-likelihood {ll:.2} nats",
+            rbm.hidden()
+        );
+        results.push(json!({ "exact_log_z": exact, "test_log_likelihood": ll }));
+    }
+    let verdict = crate::ais::convergence(&estimates[0], &estimates[1]);
+    if verdict.converged {
+        println!(
+            "converged: log Z moved by {:.2} nats with the 4x longer schedule, ESS {:.0}% of the chains",
+            verdict.log_z_shift,
+            100.0 * verdict.ess_fraction
+        );
+    } else {
+        println!(
+            "NOT converged ({}): do not report this estimate as a result; try more --chains or --betas",
+            verdict.problems.join("; ")
+        );
+    }
+    data::run::write_json(
+        &args.run.join("ais.json"),
+        &json!({ "runs": results, "convergence": verdict }),
+    )
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct SampleArgs {
+    /// The run folder, e.g. runs/rbm/course.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Numbers of Gibbs steps after which the chains are shown.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
+    pub steps: Vec<usize>,
+    /// Start from test digits instead of uniform noise.
+    #[arg(long)]
+    pub from_test: bool,
+    #[arg(long, default_value_t = 10)]
+    pub chains: usize,
+}
+
+/// Writes `<run>/figures/samples-from-{noise,test}.png`: the chains after each of `--steps`.
+pub fn sample(
+    args: &SampleArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let device = &selected.device;
+    let trained = Trained::load(&args.run, device)?;
+    let start = if args.from_test {
+        trained.images(&trained.set(Split::Test, data_dir)?, args.chains, device)
+    } else {
+        Tensor::<2>::random(
+            [args.chains, trained.config.model.visible],
+            Distribution::Bernoulli(0.5),
+            device,
+        )
+    };
+    let mut steps = args.steps.clone();
+    steps.sort_unstable();
+    let rows: Vec<Vec<f32>> = std::iter::once(start.clone())
+        .chain(trained.state.rbm.gibbs_snapshots(start, &steps))
+        .map(tensor_values)
+        .collect();
+    let labels = std::iter::once("start".to_string())
+        .chain(steps.iter().map(|s| format!("{s} steps")))
+        .flat_map(|l| std::iter::repeat_n(l, args.chains))
+        .collect();
+    let file = if args.from_test {
+        "samples-from-test.png"
+    } else {
+        "samples-from-noise.png"
+    };
+    trained.write_grid(file, &rows.concat(), args.chains, Some(labels))
+}
+
+/// Writes `<run>/figures/reconstructions.png` and prints the reconstruction error.
+pub fn reconstruct(
+    dir: &Path,
+    count: usize,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let device = &selected.device;
+    let trained = Trained::load(dir, device)?;
+    let v = trained.images(&trained.set(Split::Test, data_dir)?, count, device);
+    let reconstruction = trained.state.rbm.reconstruct(v.clone());
+    let error = (reconstruction.clone() - v.clone())
+        .powi_scalar(2)
+        .mean()
+        .into_scalar::<f32>();
+    let values = [tensor_values(v), tensor_values(reconstruction)].concat();
+    trained.write_grid("reconstructions.png", &values, count, None)?;
+    println!("reconstruction MSE {error:.5} on {count} test digits");
+    Ok(())
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct InpaintArgs {
+    /// The run folder, e.g. runs/rbm/course.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// How the missing pixels are filled in.
+    #[arg(long, value_enum, default_value_t = Completion::Clamped)]
+    pub how: Completion,
+    /// The hidden part, as JSON, e.g. '{"kind":"top-rows","n":8}'.
+    #[arg(long, default_value = r#"{"kind":"bottom-rows","n":12}"#)]
+    pub mask: String,
+    #[arg(long, default_value_t = 100)]
+    pub gibbs_steps: usize,
+    #[arg(long, default_value_t = 20)]
+    pub count: usize,
+}
+
+/// Writes `<run>/figures/inpaint-<mask>.png` (originals, with the hole, completed) and
+/// prints the error on the missing pixels.
+pub fn inpaint(
+    args: &InpaintArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let device = &selected.device;
+    let trained = Trained::load(&args.run, device)?;
+    let mask: Mask = serde_json::from_str(&args.mask)
+        .context("--mask: e.g. '{\"kind\":\"top-rows\",\"n\":8}'")?;
+    let test = trained.set(Split::Test, data_dir)?;
+    let batcher = ImageBatcher::new(ImageTransform {
+        mask: Some(mask),
+        ..trained.config.transform()
+    });
+    let indices: Vec<usize> = (0..args.count.min(test.len())).collect();
+    let batch = batcher.batch_indices(&test, &indices, device);
+    let known = batch
+        .known
+        .clone()
+        .expect("a masked batch carries its mask");
+    let clean = batch
+        .clean
+        .clone()
+        .expect("a masked batch carries the clean images");
+    let completed = complete(
+        &trained.state.rbm,
+        batch.images.clone(),
+        known.clone(),
+        args.gibbs_steps,
+        args.how,
+    );
+    let error = missing_mse(completed.clone(), clean.clone(), known);
+    let values = [
+        tensor_values(clean),
+        tensor_values(batch.images),
+        tensor_values(completed),
+    ]
+    .concat();
+    trained.write_grid(
+        &format!("inpaint-{}.png", mask.label()),
+        &values,
+        args.count,
+        None,
+    )?;
+    println!("mean squared error on the missing pixels: {error:.5}");
+    Ok(())
+}

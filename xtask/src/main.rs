@@ -7,6 +7,7 @@
 //! - `bench rbm|gan`: the models' own training steps against the peer scripts.
 
 mod bench;
+mod bench_task;
 mod data_tasks;
 mod evaluation;
 mod experiments;
@@ -79,9 +80,17 @@ enum Command {
         /// Timed repetitions per product (gemm; the median is reported).
         #[arg(long, default_value_t = 20)]
         repeats: usize,
-        /// CPU threads for genlab (RAYON_NUM_THREADS) and for the peers (--threads).
+        /// CPU threads for genlab (its pool) and for the peers (--threads).
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        /// genlab: multiply-adds below which a product stays on one thread (default: the
+        /// project's policy, `data::ThreadPolicy`).
+        #[arg(long)]
+        gemm_threshold: Option<usize>,
+        /// genlab: run on rayon's global pool (RAYON_NUM_THREADS) as before the thread
+        /// policy, for before/after comparisons in one sitting.
+        #[arg(long)]
+        global_pool: bool,
         /// Training epochs timed (the first one is reported apart as warm-up).
         #[arg(long, default_value_t = 3)]
         epochs: usize,
@@ -128,6 +137,8 @@ fn main() {
             backend,
             repeats,
             threads,
+            gemm_threshold,
+            global_pool,
             epochs,
             steps,
             backbone,
@@ -135,10 +146,18 @@ fn main() {
             data_dir,
             reports_dir,
         } => {
-            // Before anything starts rayon's pool, which reads this once.
-            // SAFETY: no other thread exists yet.
-            unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
-            let models = ModelBench {
+            let mut policy = data::ThreadPolicy::new(Some(threads));
+            let mut variant = String::new();
+            if let Some(threshold) = gemm_threshold {
+                policy = policy.with_gemm_threshold(threshold);
+                variant.push_str(&format!("-gemm{threshold}"));
+            }
+            if global_pool {
+                variant.push_str("-global-pool");
+            }
+            let models = bench_task::ModelBench {
+                policy,
+                variant,
                 threads,
                 epochs: epochs.max(1),
                 steps,
@@ -147,7 +166,15 @@ fn main() {
                 data_dir,
                 reports_dir,
             };
-            run_bench(target, backend, repeats, &models)
+            if global_pool {
+                // Before anything starts rayon's global pool, which reads this once.
+                // SAFETY: no other thread exists yet.
+                unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+                policy.set_gemm_threshold();
+                bench_task::run_bench(target, backend, repeats, &models)
+            } else {
+                policy.install(|| bench_task::run_bench(target, backend, repeats, &models))
+            }
         }
     };
     data::exit_on_error(|| result);
@@ -254,103 +281,5 @@ fn all(
         "experiments failed: {}",
         failed.join(", ")
     );
-    Ok(())
-}
-
-/// The settings of `bench rbm|gan`.
-struct ModelBench {
-    threads: usize,
-    epochs: usize,
-    steps: usize,
-    backbone: gan::Backbone,
-    peers: Option<PathBuf>,
-    data_dir: Option<PathBuf>,
-    reports_dir: PathBuf,
-}
-
-fn run_bench(
-    target: BenchTarget,
-    backend: BackendChoice,
-    repeats: usize,
-    models: &ModelBench,
-) -> anyhow::Result<()> {
-    let selected = data::select_device(backend)?;
-    let data_dir = models.data_dir.as_deref();
-    let epochs = models.epochs;
-    let (ours, peer_runs) = match target {
-        BenchTarget::Gemm => {
-            bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)));
-            return Ok(());
-        }
-        BenchTarget::Rbm => {
-            let args = vec!["--epochs".to_string(), epochs.to_string()];
-            (
-                models_bench::rbm(&selected, data_dir, epochs)?,
-                vec![("torch_rbm.py", args.clone()), ("sklearn_rbm.py", args)],
-            )
-        }
-        BenchTarget::Gan => {
-            let script = match models.backbone {
-                gan::Backbone::Mlp => Some("torch_gan_mlp.py"),
-                gan::Backbone::Dcgan => Some("torch_dcgan.py"),
-                gan::Backbone::Cnn => None,
-            };
-            let mut args = vec!["--epochs".to_string(), epochs.to_string()];
-            if models.steps > 0 {
-                args.extend(["--max-steps".to_string(), models.steps.to_string()]);
-            }
-            (
-                models_bench::gan(&selected, data_dir, models.backbone, epochs, models.steps)?,
-                script.map(|s| (s, args)).into_iter().collect(),
-            )
-        }
-    };
-    println!("backend: {}; threads: {}", selected.reason, models.threads);
-    let ours_rate = ours.steady_images_per_s();
-    println!(
-        "{}: epochs {:?} s ({} images each); {:.0} images/s after the first epoch",
-        ours.label,
-        ours.epoch_seconds
-            .iter()
-            .map(|s| (s * 100.0).round() / 100.0)
-            .collect::<Vec<_>>(),
-        ours.images_per_epoch,
-        ours_rate
-    );
-    let mut peers = Vec::new();
-    for (script, args) in peer_runs {
-        let Some(dir) = &models.peers else { break };
-        match models_bench::peer(dir, script, &args, models.threads) {
-            Ok(result) => {
-                let rate = models_bench::peer_images_per_s(&result).unwrap_or(f64::NAN);
-                println!(
-                    "{script}: {rate:.0} images/s after the first epoch; genlab / peer = {:.2}",
-                    ours_rate / rate
-                );
-                peers.push((script.to_string(), rate));
-            }
-            Err(e) => println!("{script}: not run: {e:#}"),
-        }
-    }
-    let name = match target {
-        BenchTarget::Gan => format!("gan-{:?}", models.backbone).to_lowercase(),
-        _ => "rbm".to_string(),
-    };
-    let sitting = models_bench::Sitting {
-        name: name.clone(),
-        backend: format!("{:?}", selected.backend).to_lowercase(),
-        threads: models.threads,
-        cpu: models_bench::cpu_model(),
-        genlab: ours.label,
-        genlab_epoch_seconds: ours.epoch_seconds,
-        genlab_images_per_s: ours_rate,
-        peers,
-    };
-    let path = models
-        .reports_dir
-        .join("bench")
-        .join(format!("{name}-threads-{}.json", models.threads));
-    data::run::write_json(&path, &sitting)?;
-    eprintln!("saved {}", path.display());
     Ok(())
 }

@@ -151,12 +151,20 @@ pub struct Sitting {
     pub name: String,
     pub backend: String,
     pub threads: usize,
+    /// How genlab's threads were run, e.g. "genlab's pool, gemm threshold 589824"
+    /// (sittings before the thread policy ran on rayon's global pool).
+    #[serde(default = "global_pool")]
+    pub policy: String,
     pub cpu: String,
     pub genlab: String,
     pub genlab_epoch_seconds: Vec<f64>,
     pub genlab_images_per_s: f64,
     /// `(script, images/s)` of each peer that ran.
     pub peers: Vec<(String, f64)>,
+}
+
+fn global_pool() -> String {
+    "rayon's global pool, gemm threshold 589824".into()
 }
 
 /// The CPU model, from /proc/cpuinfo.
@@ -179,7 +187,7 @@ pub fn speed_section(reports: &Path) -> String {
         .flatten()
         .filter_map(|e| data::run::read_json(&e.ok()?.path()).ok())
         .collect();
-    sittings.sort_by(|a, b| (&a.name, a.threads).cmp(&(&b.name, b.threads)));
+    sittings.sort_by(|a, b| (&a.name, a.threads, &a.policy).cmp(&(&b.name, b.threads, &b.policy)));
     let mut out = String::from("## Training speed against the peers\n\n");
     if sittings.is_empty() {
         out.push_str(
@@ -192,21 +200,22 @@ pub fn speed_section(reports: &Path) -> String {
         "Measured by `cargo xtask bench rbm|gan` (images per second after the first epoch, on \
          the networks of `../shared/peers`, the peers run right after genlab in the same \
          sitting). Ratio = genlab / peer: above 1, genlab is faster.\n\n\
-         | benchmark | threads | backend | CPU | genlab images/s | peer | peer images/s | ratio |\n\
-         |---|---:|---|---|---:|---|---:|---:|\n",
+         | benchmark | threads | genlab's threads | backend | CPU | genlab images/s | peer | peer images/s | ratio |\n\
+         |---|---:|---|---|---|---:|---|---:|---:|\n",
     );
     for s in &sittings {
         if s.peers.is_empty() {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {:.0} | – | – | – |\n",
-                s.genlab, s.threads, s.backend, s.cpu, s.genlab_images_per_s
+                "| {} | {} | {} | {} | {} | {:.0} | – | – | – |\n",
+                s.genlab, s.threads, s.policy, s.backend, s.cpu, s.genlab_images_per_s
             ));
         }
         for (script, rate) in &s.peers {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {:.0} | {script} | {rate:.0} | {:.2} |\n",
+                "| {} | {} | {} | {} | {} | {:.0} | {script} | {rate:.0} | {:.2} |\n",
                 s.genlab,
                 s.threads,
+                s.policy,
                 s.backend,
                 s.cpu,
                 s.genlab_images_per_s,

@@ -13,6 +13,9 @@ pub struct CommonArgs {
     /// Folder holding the data sets (also GENLAB_DATA_DIR); MNIST ships in data/mnist.
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
+    /// CPU threads of the flex backend (default: every core this process may use).
+    #[arg(long, global = true, env = "GENLAB_THREADS")]
+    pub threads: Option<usize>,
 }
 
 impl CommonArgs {
@@ -21,6 +24,13 @@ impl CommonArgs {
         let selected = select_device(self.backend)?;
         eprintln!("backend: {}", selected.reason);
         Ok(selected)
+    }
+}
+
+impl CommonArgs {
+    /// The thread policy `--threads` asks for.
+    pub fn thread_policy(&self) -> crate::ThreadPolicy {
+        crate::ThreadPolicy::new(self.threads)
     }
 }
 

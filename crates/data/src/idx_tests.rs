@@ -130,47 +130,62 @@ fn huge_header_is_rejected_without_allocating_it() {
     ));
 }
 
+/// Properties checked on many seeded random inputs (a failing case prints its seed).
 mod properties {
     use super::*;
-    use proptest::prelude::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+    const CASES: u64 = 256;
 
-        /// Arbitrary bytes, raw or gzipped: an error or a consistent array, never a panic.
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512),
-                                       ndim in 1u8..4, gz in any::<bool>()) {
+    /// Arbitrary bytes, raw or gzipped: an error or a consistent array, never a panic.
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        for seed in 0..CASES {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let bytes: Vec<u8> = (0..rng.random_range(0..512))
+                .map(|_| rng.random())
+                .collect();
+            let (ndim, gz) = (rng.random_range(1u8..4), rng.random::<bool>());
             let dir = tempfile::tempdir().unwrap();
             let content = if gz { gzip(&bytes) } else { bytes.clone() };
             let path = write(&dir, "f", &content);
             if let Ok(array) = read_idx(&path, ndim) {
-                prop_assert_eq!(array.dims.iter().product::<usize>(), array.data.len());
-                prop_assert!(array.data.len() <= bytes.len());
+                let n: usize = array.dims.iter().product();
+                assert_eq!(n, array.data.len(), "seed {seed}");
+                assert!(array.data.len() <= bytes.len(), "seed {seed}");
             }
         }
+    }
 
-        /// A valid file with a few bytes mutated, and possibly cut short: never a panic,
-        /// never more data than the file holds.
-        #[test]
-        fn mutated_files_never_panic(n in 0u32..6, m in 0u32..6,
-                                     mutations in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
-                                     cut in any::<Option<usize>>(), gz in any::<bool>()) {
+    /// A valid file with a few bytes mutated, and possibly cut short: never a panic, never
+    /// more data than the file holds.
+    #[test]
+    fn mutated_files_never_panic() {
+        for seed in 0..CASES {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let (n, m) = (rng.random_range(0u32..6), rng.random_range(0u32..6));
             let data: Vec<u8> = (0..n * m * 4).map(|i| i as u8).collect();
             let mut bytes = idx_bytes(&[n, m, 4], &data);
-            for (at, value) in mutations {
-                let at = at % bytes.len();
-                bytes[at] = value;
+            for _ in 0..rng.random_range(0..6) {
+                let at = rng.random_range(0..bytes.len());
+                bytes[at] = rng.random();
             }
-            if let Some(cut) = cut {
-                bytes.truncate(cut % (bytes.len() + 1));
+            if rng.random::<bool>() {
+                let cut = rng.random_range(0..=bytes.len());
+                bytes.truncate(cut);
             }
-            let content = if gz { gzip(&bytes) } else { bytes.clone() };
+            let content = if rng.random() {
+                gzip(&bytes)
+            } else {
+                bytes.clone()
+            };
             let dir = tempfile::tempdir().unwrap();
             let path = write(&dir, "f", &content);
             if let Ok(array) = read_idx(&path, 3) {
-                prop_assert_eq!(array.dims.iter().product::<usize>(), array.data.len());
-                prop_assert!(array.data.len() + 16 <= bytes.len());
+                let count: usize = array.dims.iter().product();
+                assert_eq!(count, array.data.len(), "seed {seed}");
+                assert!(array.data.len() + 16 <= bytes.len(), "seed {seed}");
             }
         }
     }

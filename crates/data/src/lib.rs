@@ -7,6 +7,7 @@
 //! - [`figure`], [`plot`]: PNG image grids, filter grids and line plots;
 //! - [`run`], [`progress`]: run records, checkpoints, resume, progress output.
 
+pub mod adam;
 pub mod backend;
 pub mod batch;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod run;
 pub mod scaffold;
 pub mod section;
 pub mod seed;
+pub mod threads;
 pub mod transform;
 
 pub use backend::{Backend, BackendChoice, SelectedDevice, select_device};
@@ -30,6 +32,7 @@ pub use cli::{CommonArgs, exit_on_error};
 pub use dataset::{CLASSES, COLS, DataSetName, ImageSet, PIXELS, ROWS, Split};
 pub use locate::{DataError, Located, locate};
 pub use run::{Checkpointable, Run, RunOptions};
+pub use threads::ThreadPolicy;
 pub use transform::{Binarise, Mask, Quadrant, Scale};
 
 #[cfg(all(test, not(feature = "flex")))]

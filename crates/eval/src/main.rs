@@ -74,7 +74,8 @@ enum Command {
 }
 
 fn main() {
-    data::exit_on_error(|| run(Cli::parse()));
+    let cli = Cli::parse();
+    data::exit_on_error(|| cli.common.thread_policy().install(move || run(cli)));
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

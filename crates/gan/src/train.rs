@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use burn::config::Config;
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 use data::scaffold::{descend, fixed_normal};
@@ -96,11 +96,7 @@ impl TrainConfig {
     }
 
     fn adam(&self) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_beta_1(self.beta1 as f32)
-            .with_beta_2(self.beta2 as f32)
-            .with_epsilon(1e-8)
-            .init()
+        data::adam::FusedAdam::new(self.beta1 as f32, self.beta2 as f32, 1e-8).init()
     }
 }
 

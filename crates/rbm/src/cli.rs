@@ -56,8 +56,12 @@ pub struct TrainArgs {
     pub common: data::config::TrainArgs,
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line, in a pool of `--threads` threads.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    cli.common.thread_policy().install(move || dispatch(cli))
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let selected = cli.common.device()?;
     let data_dir = cli.common.data_dir.clone();
     match cli.command {

@@ -1,0 +1,127 @@
+//! `cargo xtask bench`: runs one benchmark sitting and saves it for the report.
+
+use std::path::PathBuf;
+
+use data::BackendChoice;
+
+use crate::{BenchTarget, bench, models_bench};
+
+/// The settings of `bench rbm|gan`.
+pub struct ModelBench {
+    pub policy: data::ThreadPolicy,
+    /// How the policy differs from the project's, for the sitting's file name.
+    pub variant: String,
+    pub threads: usize,
+    pub epochs: usize,
+    pub steps: usize,
+    pub backbone: gan::Backbone,
+    pub peers: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub reports_dir: PathBuf,
+}
+
+pub fn run_bench(
+    target: BenchTarget,
+    backend: BackendChoice,
+    repeats: usize,
+    models: &ModelBench,
+) -> anyhow::Result<()> {
+    let selected = data::select_device(backend)?;
+    let data_dir = models.data_dir.as_deref();
+    let epochs = models.epochs;
+    let (ours, peer_runs) = match target {
+        BenchTarget::Gemm => {
+            bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)));
+            return Ok(());
+        }
+        BenchTarget::Rbm => {
+            let args = vec!["--epochs".to_string(), epochs.to_string()];
+            (
+                models_bench::rbm(&selected, data_dir, epochs)?,
+                vec![("torch_rbm.py", args.clone()), ("sklearn_rbm.py", args)],
+            )
+        }
+        BenchTarget::Gan => {
+            let script = match models.backbone {
+                gan::Backbone::Mlp => Some("torch_gan_mlp.py"),
+                gan::Backbone::Dcgan => Some("torch_dcgan.py"),
+                gan::Backbone::Cnn => None,
+            };
+            let mut args = vec!["--epochs".to_string(), epochs.to_string()];
+            if models.steps > 0 {
+                args.extend(["--max-steps".to_string(), models.steps.to_string()]);
+            }
+            (
+                models_bench::gan(&selected, data_dir, models.backbone, epochs, models.steps)?,
+                script.map(|s| (s, args)).into_iter().collect(),
+            )
+        }
+    };
+    println!(
+        "backend: {}; threads: {}; gemm threshold {}{}",
+        selected.reason,
+        models.threads,
+        models.policy.gemm_threshold,
+        if models.variant.contains("global") {
+            "; rayon's global pool"
+        } else {
+            "; genlab's pool"
+        }
+    );
+    let ours_rate = ours.steady_images_per_s();
+    println!(
+        "{}: epochs {:?} s ({} images each); {:.0} images/s after the first epoch",
+        ours.label,
+        ours.epoch_seconds
+            .iter()
+            .map(|s| (s * 100.0).round() / 100.0)
+            .collect::<Vec<_>>(),
+        ours.images_per_epoch,
+        ours_rate
+    );
+    let mut peers = Vec::new();
+    for (script, args) in peer_runs {
+        let Some(dir) = &models.peers else { break };
+        match models_bench::peer(dir, script, &args, models.threads) {
+            Ok(result) => {
+                let rate = models_bench::peer_images_per_s(&result).unwrap_or(f64::NAN);
+                println!(
+                    "{script}: {rate:.0} images/s after the first epoch; genlab / peer = {:.2}",
+                    ours_rate / rate
+                );
+                peers.push((script.to_string(), rate));
+            }
+            Err(e) => println!("{script}: not run: {e:#}"),
+        }
+    }
+    let name = match target {
+        BenchTarget::Gan => format!("gan-{:?}", models.backbone).to_lowercase(),
+        _ => "rbm".to_string(),
+    };
+    let sitting = models_bench::Sitting {
+        name: name.clone(),
+        backend: format!("{:?}", selected.backend).to_lowercase(),
+        threads: models.threads,
+        policy: format!(
+            "{}, gemm threshold {}",
+            if models.variant.contains("global") {
+                "rayon's global pool"
+            } else {
+                "genlab's pool"
+            },
+            models.policy.gemm_threshold
+        ),
+        cpu: models_bench::cpu_model(),
+        genlab: ours.label,
+        genlab_epoch_seconds: ours.epoch_seconds,
+        genlab_images_per_s: ours_rate,
+        peers,
+    };
+    let path = models.reports_dir.join("bench").join(format!(
+        "{name}-threads-{}{}.json",
+        models.threads, models.variant
+    ));
+    data::run::write_json(&path, &sitting)?;
+    eprintln!("saved {}", path.display());
+    Ok(())
+}

@@ -6,7 +6,7 @@ use data::run::SampleGrid;
 use data::{ImageBatcher, ImageSet, Run, SelectedDevice, epoch_batches};
 use eval::{Evaluator, SampleScores};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::sampling::{EVAL_SEED, negative_fraction, sample, sample_grid};
 use crate::train::{GanState, StepStats, TrainConfig};
@@ -19,12 +19,20 @@ pub struct EpochRecord {
     /// Wall time of the epoch's updates (not of the evaluation).
     pub train_seconds: f64,
     pub images_per_second: f64,
-    /// Eval metrics of `eval_samples` samples, when scored.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Eval metrics of `eval_samples` samples, when scored (added by the scoring hook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<SampleScores>,
-    /// Fraction of generated pixels below 0: the part of tanh's range a [0, 1] data set
-    /// never uses.
-    pub negative_pixel_fraction: f64,
+    /// Fraction of those samples' pixels below 0: the part of tanh's range a [0, 1] data
+    /// set never uses (added with the scores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative_pixel_fraction: Option<f64>,
+}
+
+/// What the scoring hook adds to an epoch's record.
+#[derive(Serialize)]
+struct EpochScores {
+    scores: SampleScores,
+    negative_pixel_fraction: f64,
 }
 
 /// Trains one epoch over `train` on the autodiff `device`.
@@ -68,7 +76,7 @@ pub fn train_epoch(
         images_per_second: (steps.len() * config.batch_size) as f64 / train_seconds,
         steps,
         scores: None,
-        negative_pixel_fraction: 0.0,
+        negative_pixel_fraction: None,
     }
 }
 
@@ -105,7 +113,6 @@ pub fn train_run(
         cols: 8,
         draw: |state: &GanState| Ok(sample_grid(&state.generator, config, &plain)),
     };
-    // Scores replace the record's empty `scores` and `negative_pixel_fraction`.
     let mut scoring = |state: &GanState, _epoch: usize| -> anyhow::Result<Map<String, Value>> {
         let Some(evaluator) = evaluator.filter(|_| config.eval_samples > 0) else {
             return Ok(Map::new());
@@ -118,14 +125,10 @@ pub fn train_run(
             &plain,
         );
         let values = data::figure::tensor_values(samples);
-        let scores: SampleScores = evaluator.score(&values, config.real_scale);
-        let mut extra = Map::new();
-        extra.insert(
-            "negative_pixel_fraction".into(),
-            json!(negative_fraction(&values)),
-        );
-        extra.insert("scores".into(), serde_json::to_value(scores)?);
-        Ok(extra)
+        data::run::fields(&EpochScores {
+            scores: evaluator.score(&values, config.real_scale),
+            negative_pixel_fraction: negative_fraction(&values),
+        })
     };
     run.train_epochs_with(
         GanState::new(config, &device),

@@ -31,6 +31,14 @@ where
     }
 }
 
+/// The fields of a serialisable struct, as a hook returns them.
+pub fn fields(extra: &impl serde::Serialize) -> anyhow::Result<Map<String, Value>> {
+    match serde_json::to_value(extra)? {
+        Value::Object(map) => Ok(map),
+        other => anyhow::bail!("a hook's record must be a struct, not {other}"),
+    }
+}
+
 /// Writes a grid of samples drawn from fixed noise to `<run>/samples/epoch-NNN.png` after
 /// every epoch, so training can be watched image by image.
 pub struct SampleGrid<F> {

@@ -33,7 +33,7 @@ pub use files::{
     load_module, load_optimizer, read_json, read_metrics, read_records, save_module,
     save_optimizer, write_atomically, write_json,
 };
-pub use hooks::{EpochHook, SampleGrid};
+pub use hooks::{EpochHook, SampleGrid, fields};
 pub use shared::{config_hash, load_latest, shared};
 
 /// The command-line flags every training binary shares.

@@ -78,15 +78,20 @@ fn weights(toy: &Toy) -> Vec<f32> {
         .unwrap()
 }
 
+/// Run options writing under a temporary folder.
+fn options_in(runs: &tempfile::TempDir) -> RunOptions {
+    RunOptions {
+        runs_dir: runs.path().to_owned(),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn a_resumed_run_ends_where_an_uninterrupted_run_ends() {
     let selected = select_device(BackendChoice::Flex).unwrap();
     let device = selected.autodiff();
     let runs = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        runs_dir: runs.path().to_owned(),
-        ..Default::default()
-    };
+    let options = options_in(&runs);
     let config = json!({ "lr": 0.05 });
 
     let mut straight = Run::start("toy", "straight", &options, &config, 7, &selected).unwrap();
@@ -139,10 +144,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_run_ends() {
 fn an_existing_run_is_never_silently_replaced() {
     let selected = select_device(BackendChoice::Flex).unwrap();
     let runs = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        runs_dir: runs.path().to_owned(),
-        ..Default::default()
-    };
+    let options = options_in(&runs);
     Run::start("toy", "a", &options, &json!({}), 1, &selected).unwrap();
     let err = Run::start("toy", "a", &options, &json!({}), 1, &selected)
         .err()
@@ -191,10 +193,7 @@ fn hooks_add_their_fields_to_the_record_and_grids_land_in_the_run() {
     let selected = select_device(BackendChoice::Flex).unwrap();
     let device = selected.autodiff();
     let runs = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        runs_dir: runs.path().to_owned(),
-        ..Default::default()
-    };
+    let options = options_in(&runs);
     let mut run = Run::start("toy", "hooks", &options, &json!({}), 1, &selected).unwrap();
     let mut seen = Vec::new();
     let mut count = |_: &Toy, epoch: usize| -> anyhow::Result<serde_json::Map<String, Value>> {

@@ -88,7 +88,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
                 m.accuracy_fake,
                 s.fid,
                 s.classes.classes_covered,
-                100.0 * r.record.negative_pixel_fraction
+                100.0 * r.record.negative_pixel_fraction.unwrap_or(f64::NAN)
             ));
         }
         md.push('\n');

@@ -147,7 +147,7 @@ impl<'a> Setup<'a> {
         &self,
         name: &str,
         config: &TrainConfig,
-        mut after_epoch: impl FnMut(&RbmState) -> Map<String, Value>,
+        mut after_epoch: impl FnMut(&RbmState) -> anyhow::Result<Map<String, Value>>,
     ) -> anyhow::Result<(RbmState, Vec<Logged<Extra>>)> {
         let options = self.ctx.shared_run("rbm", name, config);
         let device = self.device();
@@ -162,7 +162,7 @@ impl<'a> Setup<'a> {
         )?;
         let finished = run.is_finished();
         device.seed(config.seed);
-        let mut hook = |state: &RbmState, _epoch: usize| Ok(after_epoch(state));
+        let mut hook = |state: &RbmState, _epoch: usize| after_epoch(state);
         let state = run.train_epochs_with(
             RbmState::new(config, device),
             config.epochs,

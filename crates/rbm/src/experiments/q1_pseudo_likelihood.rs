@@ -4,7 +4,7 @@
 use data::plot::{LinePlot, Series};
 use eval::experiment::Question;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use super::{Logged, Setup, last};
 
@@ -32,10 +32,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             ais_ess: estimate.effective_sample_size,
             log_z: estimate.log_z,
         };
-        match serde_json::to_value(extra) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        }
+        data::run::fields(&extra)
     })?;
     let epochs: Vec<f64> = records.iter().map(|r| r.epoch as f64).collect();
     let series = |pick: fn(&Logged<AisEpoch>) -> f64| -> Vec<(f64, f64)> {

@@ -57,7 +57,8 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     );
     let mut numbers = Vec::new();
     for (i, (label, config)) in settings.iter().enumerate() {
-        let (state, records) = ctx.train::<NoExtra>(&format!("q2-{i}"), config, |_| Map::new())?;
+        let (state, records) =
+            ctx.train::<NoExtra>(&format!("q2-{i}"), config, |_| Ok(Map::new()))?;
         let (ll, estimate) = ctx.log_likelihood(&state, config);
         let last = last(&records)?;
         md.push_str(&format!(

@@ -18,7 +18,7 @@ pub static EXPERIMENT: Question = Question {
 /// RBM-Q3: Gibbs chains of growing length, from test digits and from noise.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
     let config = ctx.base_config();
-    let (state, base_records) = ctx.train::<NoExtra>("base", &config, |_| Map::new())?;
+    let (state, base_records) = ctx.train::<NoExtra>("base", &config, |_| Ok(Map::new()))?;
     let classifier = ctx.classifier()?;
     let device = ctx.device();
     let steps = [1usize, 10, 100, 1000];
@@ -157,7 +157,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             .with_gibbs_steps(steps);
         let (trained, records) =
             ctx.train::<NoExtra>(&format!("q3-{}", label.to_lowercase()), &variant, |_| {
-                Map::new()
+                Ok(Map::new())
             })?;
         let (ll, estimate) = ctx.log_likelihood(&trained, &variant);
         let last = last(&records)?;

@@ -23,7 +23,7 @@ fn run_both(ctx: &Context) -> anyhow::Result<()> {
     {
         let setup = Setup::new(ctx)?;
         let config = setup.base_config();
-        let (state, _) = setup.train::<NoExtra>("base", &config, |_| Map::new())?;
+        let (state, _) = setup.train::<NoExtra>("base", &config, |_| Ok(Map::new()))?;
         let completer = Completer {
             classifier: setup.classifier()?,
             steps: setup.budget.completion_steps,

@@ -9,7 +9,7 @@ use data::SelectedDevice;
 
 /// `(name, m, k, n)`: an `[m, k] x [k, n]` product. Weight-gradient products have the batch
 /// as their inner dimension `k`, which is where CPU GEMMs are weakest.
-pub const GEMM_SHAPES: [(&str, usize, usize, usize); 7] = [
+pub const GEMM_SHAPES: [(&str, usize, usize, usize); 9] = [
     ("rbm forward v.W^T (batch 64)", 64, 784, 256),
     ("rbm update h^T.v (inner = batch 64)", 256, 64, 784),
     ("gan-mlp G 512->1024 (batch 128)", 128, 512, 1024),
@@ -17,6 +17,8 @@ pub const GEMM_SHAPES: [(&str, usize, usize, usize); 7] = [
     ("gan-mlp D 784->1024 (batch 128)", 128, 784, 1024),
     ("gan-mlp dW 1024x784 (inner = batch 128)", 1024, 128, 784),
     ("gan-mlp dX 128x1024 (inner = 784)", 128, 784, 1024),
+    ("dcgan D conv2 im2col.W^T (batch 128)", 128 * 49, 1024, 128),
+    ("dcgan D conv2 dW (inner = 128x7x7)", 128, 128 * 49, 1024),
 ];
 
 /// One measured shape.

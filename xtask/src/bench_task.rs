@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use data::BackendChoice;
 
-use crate::{BenchTarget, bench, models_bench};
+use crate::{BenchTarget, bench, conv_bench, models_bench};
 
 /// The settings of `bench rbm|gan`.
 pub struct ModelBench {
@@ -18,6 +18,26 @@ pub struct ModelBench {
     pub peers: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
     pub reports_dir: PathBuf,
+}
+
+impl ModelBench {
+    /// How genlab ran, e.g. "genlab's pool, gemm threshold 589824".
+    fn policy_label(&self) -> String {
+        let pool = if self.variant.contains("global") {
+            "rayon's global pool"
+        } else {
+            "genlab's pool"
+        };
+        let conv = if self.variant.contains("generic-conv") {
+            ", Burn's generic convolutions"
+        } else {
+            ""
+        };
+        format!(
+            "{pool}, gemm threshold {}{conv}",
+            self.policy.gemm_threshold
+        )
+    }
 }
 
 pub fn run_bench(
@@ -34,6 +54,7 @@ pub fn run_bench(
             bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)));
             return Ok(());
         }
+        BenchTarget::Conv => return conv_sitting(&selected, repeats, models),
         BenchTarget::Rbm => {
             let args = vec!["--epochs".to_string(), epochs.to_string()];
             (
@@ -58,15 +79,10 @@ pub fn run_bench(
         }
     };
     println!(
-        "backend: {}; threads: {}; gemm threshold {}{}",
+        "backend: {}; threads: {}; {}",
         selected.reason,
         models.threads,
-        models.policy.gemm_threshold,
-        if models.variant.contains("global") {
-            "; rayon's global pool"
-        } else {
-            "; genlab's pool"
-        }
+        models.policy_label()
     );
     let ours_rate = ours.steady_images_per_s();
     println!(
@@ -102,15 +118,7 @@ pub fn run_bench(
         name: name.clone(),
         backend: format!("{:?}", selected.backend).to_lowercase(),
         threads: models.threads,
-        policy: format!(
-            "{}, gemm threshold {}",
-            if models.variant.contains("global") {
-                "rayon's global pool"
-            } else {
-                "genlab's pool"
-            },
-            models.policy.gemm_threshold
-        ),
+        policy: models.policy_label(),
         cpu: models_bench::cpu_model(),
         genlab: ours.label,
         genlab_epoch_seconds: ours.epoch_seconds,
@@ -119,6 +127,42 @@ pub fn run_bench(
     };
     let path = models.reports_dir.join("bench").join(format!(
         "{name}-threads-{}{}.json",
+        models.threads, models.variant
+    ));
+    data::run::write_json(&path, &sitting)?;
+    eprintln!("saved {}", path.display());
+    Ok(())
+}
+
+/// `bench conv`: genlab's two paths, then PyTorch, saved as `reports/bench/conv-threads-N.json`.
+fn conv_sitting(
+    selected: &data::SelectedDevice,
+    repeats: usize,
+    models: &ModelBench,
+) -> anyhow::Result<()> {
+    println!("backend: {}; threads: {}", selected.reason, models.threads);
+    let mut timings = conv_bench::conv(selected, repeats);
+    if let Some(dir) = &models.peers {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/torch_conv.py");
+        let args = vec!["--repeats".to_string(), repeats.to_string()];
+        match models_bench::run_python(dir, &script, &args, models.threads) {
+            Ok(result) => {
+                let rows: Vec<conv_bench::ConvTiming> =
+                    serde_json::from_value(result["layers"].clone())?;
+                timings.extend(rows);
+            }
+            Err(e) => println!("torch_conv.py: not run: {e:#}"),
+        }
+    }
+    conv_bench::print(&timings);
+    let sitting = conv_bench::ConvSitting {
+        threads: models.threads,
+        backend: format!("{:?}", selected.backend).to_lowercase(),
+        cpu: models_bench::cpu_model(),
+        timings,
+    };
+    let path = models.reports_dir.join("bench").join(format!(
+        "conv-threads-{}{}.json",
         models.threads, models.variant
     ));
     data::run::write_json(&path, &sitting)?;

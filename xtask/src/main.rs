@@ -4,10 +4,12 @@
 //! - `data-info`: where each data set was found and its statistics;
 //! - `fetch-data <set>`: downloads a data set into `data/<set>/`, verified;
 //! - `bench gemm`: throughput of the models' matrix products on a backend;
-//! - `bench rbm|gan`: the models' own training steps against the peer scripts.
+//! - `bench rbm|gan`: the models' own training steps against the peer scripts;
+//! - `bench conv`: the convolution layers' passes against PyTorch's.
 
 mod bench;
 mod bench_task;
+mod conv_bench;
 mod data_tasks;
 mod evaluation;
 mod experiments;
@@ -91,6 +93,10 @@ enum Command {
         /// policy, for before/after comparisons in one sitting.
         #[arg(long)]
         global_pool: bool,
+        /// genlab: Burn's generic convolutions instead of the im2col ones (data::conv), for
+        /// before/after comparisons in one sitting.
+        #[arg(long)]
+        generic_conv: bool,
         /// Training epochs timed (the first one is reported apart as warm-up).
         #[arg(long, default_value_t = 3)]
         epochs: usize,
@@ -119,7 +125,13 @@ enum BenchTarget {
     Rbm,
     /// The GANs of ../shared/peers/torch_gan_mlp.py and torch_dcgan.py, trained by the gan crate.
     Gan,
+    /// The DCGAN's and conv VAE's convolution layers: forward, input and weight gradients,
+    /// genlab's im2col path, Burn's generic one and PyTorch's (xtask/peers/torch_conv.py).
+    Conv,
 }
+
+#[global_allocator]
+static ALLOCATOR: data::Allocator = data::Allocator;
 
 fn main() {
     let cli = Cli::parse();
@@ -139,6 +151,7 @@ fn main() {
             threads,
             gemm_threshold,
             global_pool,
+            generic_conv,
             epochs,
             steps,
             backbone,
@@ -154,6 +167,10 @@ fn main() {
             }
             if global_pool {
                 variant.push_str("-global-pool");
+            }
+            if generic_conv {
+                data::conv::set_im2col(false);
+                variant.push_str("-generic-conv");
             }
             let models = bench_task::ModelBench {
                 policy,

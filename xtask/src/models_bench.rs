@@ -104,10 +104,20 @@ fn peers_python() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-/// Runs one peer script and returns its JSON line, or why it could not run.
+/// Runs one peer script of `peers_dir` and returns its JSON line, or why it could not run.
 pub fn peer(
     peers_dir: &Path,
     script: &str,
+    args: &[String],
+    threads: usize,
+) -> anyhow::Result<Value> {
+    run_python(peers_dir, &peers_dir.join(script), args, threads)
+}
+
+/// Runs `script` with the peers' venv (made by `<peers_dir>/setup.sh`).
+pub fn run_python(
+    peers_dir: &Path,
+    script: &Path,
     args: &[String],
     threads: usize,
 ) -> anyhow::Result<Value> {
@@ -117,16 +127,17 @@ pub fn peer(
             peers_dir.display()
         )
     })?;
+    let script_name = script.display();
     let output = Command::new(&python)
-        .arg(peers_dir.join(script))
+        .arg(script)
         .args(args)
         .args(["--threads", &threads.to_string()])
         .stderr(std::process::Stdio::inherit())
         .output()
-        .with_context(|| format!("running {} {script}", python.display()))?;
+        .with_context(|| format!("running {} {script_name}", python.display()))?;
     anyhow::ensure!(
         output.status.success(),
-        "{script} failed ({})",
+        "{script_name} failed ({})",
         output.status
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -135,7 +146,7 @@ pub fn peer(
         .rev()
         .find(|l| l.trim_start().starts_with('{'));
     serde_json::from_str(line.context("no JSON line on stdout")?)
-        .with_context(|| format!("parsing the JSON line of {script}"))
+        .with_context(|| format!("parsing the JSON line of {script_name}"))
 }
 
 /// The peers' steady-state figure (after the first epoch when there is more than one).
@@ -223,5 +234,6 @@ pub fn speed_section(reports: &Path) -> String {
             ));
         }
     }
+    out.push_str(&crate::conv_bench::speed_table(reports));
     out
 }

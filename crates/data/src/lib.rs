@@ -7,11 +7,13 @@
 //! - [`figure`], [`plot`]: PNG image grids, filter grids and line plots;
 //! - [`run`], [`progress`]: run records, checkpoints, resume, progress output.
 
+pub mod activation;
 pub mod adam;
 pub mod backend;
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod conv;
 pub mod dataset;
 pub mod download;
 pub mod figure;
@@ -25,6 +27,13 @@ pub mod section;
 pub mod seed;
 pub mod threads;
 pub mod transform;
+
+/// The allocator of every genlab binary (`#[global_allocator] static A: data::Allocator =
+/// data::Allocator;`). Training allocates and frees many tensor-sized buffers per step;
+/// glibc's malloc hands those above its (adaptive) mmap threshold back to the kernel and
+/// takes them again, page faults and zero-filling included, which cost a DCGAN step a fifth
+/// of its time on two threads (docs/performance.md). mimalloc keeps them.
+pub use mimalloc::MiMalloc as Allocator;
 
 pub use backend::{Backend, BackendChoice, SelectedDevice, select_device};
 pub use batch::{ImageBatch, ImageBatcher, ImageItem, ImageTransform, epoch_batches};

@@ -73,6 +73,9 @@ enum Command {
     },
 }
 
+#[global_allocator]
+static ALLOCATOR: data::Allocator = data::Allocator;
+
 fn main() {
     let cli = Cli::parse();
     data::exit_on_error(|| cli.common.thread_policy().install(move || run(cli)));

@@ -9,8 +9,11 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig,
     PaddingConfig2d,
 };
-use burn::tensor::activation::{leaky_relu, relu};
+use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+use data::activation::leaky_relu;
+// Burn's layers, run through genlab's im2col passes on flex (docs/performance.md).
+use data::conv::{conv_transpose2d, conv2d};
 use data::{COLS, PIXELS, ROWS};
 use serde::{Deserialize, Serialize};
 
@@ -290,7 +293,7 @@ impl CnnGenerator {
         let [batch, latent] = z.dims();
         let mut x = z.reshape([batch, latent, 1, 1]);
         for (i, deconv) in self.deconvs.iter().enumerate() {
-            x = deconv.forward(x);
+            x = conv_transpose2d(deconv, x);
             x = match self.norms.get(i) {
                 Some(norm) => relu(norm.forward(x)),
                 None => x.tanh(),
@@ -312,7 +315,7 @@ impl CnnDiscriminator {
         let last = self.convs.len() - 1;
         let mut x = nchw(images);
         for (i, conv) in self.convs.iter().enumerate() {
-            x = conv.forward(x);
+            x = conv2d(conv, x);
             if i == last {
                 break;
             }
@@ -340,8 +343,8 @@ impl DcganGenerator {
         let [batch, _] = z.dims();
         let x = relu(self.project_norm.forward(self.project.forward(z)));
         let x = x.reshape([batch, 128, 7, 7]);
-        let x = relu(self.norm1.forward(self.deconv1.forward(x)));
-        flat_images(self.deconv2.forward(x).tanh())
+        let x = relu(self.norm1.forward(conv_transpose2d(&self.deconv1, x)));
+        flat_images(conv_transpose2d(&self.deconv2, x).tanh())
     }
 }
 
@@ -355,8 +358,8 @@ pub struct DcganDiscriminator {
 
 impl DcganDiscriminator {
     fn forward(&self, images: Tensor<2>) -> Tensor<2> {
-        let x = leaky_relu(self.conv1.forward(nchw(images)), LEAK);
-        let x = leaky_relu(self.norm2.forward(self.conv2.forward(x)), LEAK);
+        let x = leaky_relu(conv2d(&self.conv1, nchw(images)), LEAK);
+        let x = leaky_relu(self.norm2.forward(conv2d(&self.conv2, x)), LEAK);
         self.logit.forward(x.flatten::<2>(1, 3))
     }
 }

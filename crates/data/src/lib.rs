@@ -22,6 +22,7 @@ pub mod locate;
 pub mod plot;
 pub mod progress;
 pub mod run;
+pub mod sampling;
 pub mod scaffold;
 pub mod section;
 pub mod seed;

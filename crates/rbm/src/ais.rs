@@ -14,6 +14,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Rbm, bernoulli};
+use data::sampling::sigmoid_bernoulli;
 
 #[derive(Config, Debug)]
 pub struct AisConfig {
@@ -207,10 +208,10 @@ impl Annealable for RbmAnnealing<'_> {
         let at_beta = log_unnormalised(&v, &x, base, rbm, beta);
         let at_previous = log_unnormalised(&v, &x, base, rbm, previous);
         // One Gibbs transition that leaves p_β invariant.
-        let h = bernoulli(sigmoid(x * beta));
+        let (_, h) = sigmoid_bernoulli(x * beta);
         let input = (h.matmul(rbm.weights.val()) + rbm.visible_bias.val().unsqueeze()) * beta
             + base.clone().unsqueeze() * (1.0 - beta);
-        (at_beta, at_previous, bernoulli(sigmoid(input)))
+        (at_beta, at_previous, sigmoid_bernoulli(input).1)
     }
 }
 

@@ -44,13 +44,9 @@ impl RbmConfig {
     }
 }
 
-/// 1 with probability `p`, elementwise.
-pub fn bernoulli(p: Tensor<2>) -> Tensor<2> {
-    p.clone()
-        .random_like(Distribution::Default)
-        .lower(p)
-        .float()
-}
+/// 1 with probability `p`, elementwise (one parallel pass on flex).
+pub use data::sampling::bernoulli;
+use data::sampling::sigmoid_bernoulli;
 
 impl Rbm {
     pub fn visible(&self) -> usize {
@@ -71,9 +67,14 @@ impl Rbm {
         sigmoid(self.hidden_input(v))
     }
 
+    /// Visible pre-activations `h W + b`, `[batch, visible]`.
+    pub fn visible_input(&self, h: Tensor<2>) -> Tensor<2> {
+        h.matmul(self.weights.val()) + self.visible_bias.val().unsqueeze()
+    }
+
     /// `p(v = 1 | h)`.
     pub fn visible_probabilities(&self, h: Tensor<2>) -> Tensor<2> {
-        sigmoid(h.matmul(self.weights.val()) + self.visible_bias.val().unsqueeze())
+        sigmoid(self.visible_input(h))
     }
 
     /// `k` steps of block Gibbs sampling from hidden states `h`: returns the last visible
@@ -83,10 +84,9 @@ impl Rbm {
         let mut hidden = h;
         let mut state = None;
         for _ in 0..gibbs_steps {
-            let visible_probabilities = self.visible_probabilities(hidden);
-            let visible = bernoulli(visible_probabilities.clone());
-            let hidden_probabilities = self.hidden_probabilities(visible.clone());
-            hidden = bernoulli(hidden_probabilities.clone());
+            let (visible_probabilities, visible) = sigmoid_bernoulli(self.visible_input(hidden));
+            let hidden_probabilities;
+            (hidden_probabilities, hidden) = sigmoid_bernoulli(self.hidden_input(visible.clone()));
             state = Some(GibbsState {
                 visible,
                 visible_probabilities,
@@ -99,7 +99,7 @@ impl Rbm {
 
     /// `k` Gibbs steps starting from visible states `v` (e.g. data, or noise).
     pub fn gibbs_from_visible(&self, v: Tensor<2>, gibbs_steps: usize) -> GibbsState {
-        let h = bernoulli(self.hidden_probabilities(v));
+        let (_, h) = sigmoid_bernoulli(self.hidden_input(v));
         self.gibbs_from_hidden(h, gibbs_steps)
     }
 

@@ -24,7 +24,9 @@ pub fn conv2d(
     [ho, wo]: [usize; 2],
 ) -> Vec<f32> {
     let taps = geometry.kernel[0] * geometry.kernel[1];
-    let filters = channels_last(weight, o, c, taps); // [o, kh·kw·c]
+    // [kh·kw·c, o]: the filters as the product's row-major right operand (gemm packs a
+    // row-major operand faster than a transposed view of [o, kh·kw·c]).
+    let filters = transpose_each(&channels_last(weight, o, c, taps), 1, o, taps * c);
     let pixels = ho * wo;
     let per_tile = images_per_tile(pixels);
     let mut out = vec![0.0f32; n * o * pixels];
@@ -40,7 +42,7 @@ pub fn conv2d(
             );
             let rows = product(
                 Matrix::row_major(&cols, images * pixels, taps * c),
-                Matrix::row_major(&filters, o, taps * c).transposed(),
+                Matrix::row_major(&filters, taps * c, o),
             );
             out.copy_from_slice(&channels_first(&rows, images, pixels, o));
         });
@@ -212,27 +214,19 @@ pub fn channels_first(x: &[f32], n: usize, s: usize, c: usize) -> Vec<f32> {
     transpose_each(x, n, s, c)
 }
 
-/// Each of the `n` row-major `[rows, cols]` matrices of `x`, transposed, in blocks of 8x8
-/// so that reads and writes both stay within a few cache lines.
+/// Each of the `n` row-major `[rows, cols]` matrices of `x`, transposed (by the
+/// `transpose` crate's cache-blocked kernel).
 fn transpose_each(x: &[f32], n: usize, rows: usize, cols: usize) -> Vec<f32> {
-    const BLOCK: usize = 8;
     assert_eq!(x.len(), n * rows * cols, "{n} matrices of {rows}x{cols}");
     let mut out = vec![0.0f32; x.len()];
+    if x.is_empty() {
+        return out;
+    }
     for (out, x) in out
         .chunks_exact_mut(rows * cols)
         .zip(x.chunks_exact(rows * cols))
     {
-        for row0 in (0..rows).step_by(BLOCK) {
-            for col0 in (0..cols).step_by(BLOCK) {
-                let col1 = (col0 + BLOCK).min(cols);
-                for row in row0..(row0 + BLOCK).min(rows) {
-                    for (col, &value) in (col0..col1).zip(&x[row * cols + col0..row * cols + col1])
-                    {
-                        out[col * rows + row] = value;
-                    }
-                }
-            }
-        }
+        transpose::transpose(x, out, cols, rows);
     }
     out
 }

@@ -43,6 +43,23 @@ pub struct ConfigArgs {
     pub overrides: Vec<String>,
 }
 
+impl TrainArgs {
+    /// Starts (or, with `--resume`, reopens) the run `<runs>/<model>/<name>` of `config`
+    /// and records the data set it trains on.
+    pub fn open_run<C: Serialize>(
+        &self,
+        model: &str,
+        default_name: &str,
+        config: &C,
+        seed: u64,
+        selected: &crate::SelectedDevice,
+    ) -> anyhow::Result<crate::Run> {
+        let run = crate::Run::start(model, default_name, &self.run, config, seed, selected)?;
+        run.record("dataset", &self.dataset)?;
+        Ok(run)
+    }
+}
+
 impl ConfigArgs {
     /// `preset` (or the `--config` file), with every `--set` applied.
     pub fn resolve<C: Serialize + DeserializeOwned>(&self, preset: C) -> anyhow::Result<C> {

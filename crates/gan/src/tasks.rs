@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use data::figure::{digit_grid, save_png};
-use data::{ImageSet, Run, SelectedDevice, Split};
+use data::{ImageSet, SelectedDevice, Split};
 use serde_json::json;
 
 use crate::epoch::train_run;
@@ -44,15 +44,7 @@ pub fn train(
     } else {
         None
     };
-    let mut run = Run::start(
-        "gan",
-        default_name,
-        &args.run,
-        config,
-        config.seed,
-        selected,
-    )?;
-    run.record("dataset", &dataset)?;
+    let mut run = args.open_run("gan", default_name, config, config.seed, selected)?;
     let state = train_run(&mut run, config, &train, evaluator.as_ref(), selected)?;
     let samples = sampling::sample(
         &state.generator,

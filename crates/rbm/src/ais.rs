@@ -286,11 +286,7 @@ pub fn exact_log_z(rbm: &Rbm, device: &Device) -> f64 {
         hidden <= 20,
         "2^{hidden} hidden states are too many to enumerate"
     );
-    let states = 1usize << hidden;
-    let bits: Vec<f32> = (0..states)
-        .flat_map(|s| (0..hidden).map(move |j| ((s >> j) & 1) as f32))
-        .collect();
-    let h = Tensor::<2>::from_data(TensorData::new(bits, [states, hidden]), device);
+    let h = binary_states(hidden, device);
     let hidden_term = (h.clone() * rbm.hidden_bias.val().unsqueeze()).sum_dim(1);
     let visible_term = softplus(
         h.matmul(rbm.weights.val()) + rbm.visible_bias.val().unsqueeze(),
@@ -305,6 +301,16 @@ pub fn exact_log_z(rbm: &Rbm, device: &Device) -> f64 {
         .map(f64::from)
         .collect();
     log_sum_exp(&terms)
+}
+
+/// Every configuration of `units` binary units, `[2^units, units]` (unit `j` of row `s` is
+/// bit `j` of `s`): what exact partition functions of small models sum over.
+pub fn binary_states(units: usize, device: &Device) -> Tensor<2> {
+    let states = 1usize << units;
+    let bits: Vec<f32> = (0..states)
+        .flat_map(|s| (0..units).map(move |j| ((s >> j) & 1) as f32))
+        .collect();
+    Tensor::from_data(TensorData::new(bits, [states, units]), device)
 }
 
 /// Mean log-likelihood `mean(−F(v)) − log Z` of the rows of `v`, in nats.

@@ -14,7 +14,7 @@ pub mod model;
 pub mod tasks;
 pub mod train;
 
-pub use model::{Rbm, RbmConfig};
+pub use model::{Coupling, Rbm, RbmConfig};
 pub use train::{InputMode, Preset, RbmState, TrainConfig};
 
 #[cfg(test)]

@@ -48,6 +48,31 @@ impl RbmConfig {
 pub use data::sampling::bernoulli;
 use data::sampling::sigmoid_bernoulli;
 
+/// How strongly each direction of an RBM couples its two layers. An RBM on its own uses
+/// [`Coupling::SYMMETRIC`]. A DBM's greedy pre-training (Salakhutdinov & Hinton 2009)
+/// doubles the bottom RBM's up pass and the top RBM's down pass: once the two are stacked,
+/// the middle layer hears both neighbours, and each RBM was trained to expect twice the
+/// input from its one side.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Coupling {
+    /// Multiplies `v Wᵀ` in `p(h | v)`.
+    pub up: f64,
+    /// Multiplies `h W` in `p(v | h)`.
+    pub down: f64,
+}
+
+impl Coupling {
+    pub const SYMMETRIC: Coupling = Coupling { up: 1.0, down: 1.0 };
+    /// The bottom RBM of a DBM.
+    pub const DOUBLED_UP: Coupling = Coupling { up: 2.0, down: 1.0 };
+    /// The top RBM of a DBM.
+    pub const DOUBLED_DOWN: Coupling = Coupling { up: 1.0, down: 2.0 };
+}
+
+fn scaled(x: Tensor<2>, factor: f64) -> Tensor<2> {
+    if factor == 1.0 { x } else { x * factor }
+}
+
 impl Rbm {
     pub fn visible(&self) -> usize {
         self.weights.dims()[1]
@@ -59,7 +84,13 @@ impl Rbm {
 
     /// Hidden pre-activations `v Wᵀ + c`, `[batch, hidden]`.
     pub fn hidden_input(&self, v: Tensor<2>) -> Tensor<2> {
-        v.matmul(self.weights.val().transpose()) + self.hidden_bias.val().unsqueeze()
+        self.hidden_input_coupled(v, Coupling::SYMMETRIC)
+    }
+
+    /// `up · v Wᵀ + c`.
+    pub fn hidden_input_coupled(&self, v: Tensor<2>, coupling: Coupling) -> Tensor<2> {
+        scaled(v.matmul(self.weights.val().transpose()), coupling.up)
+            + self.hidden_bias.val().unsqueeze()
     }
 
     /// `p(h = 1 | v)`.
@@ -69,7 +100,12 @@ impl Rbm {
 
     /// Visible pre-activations `h W + b`, `[batch, visible]`.
     pub fn visible_input(&self, h: Tensor<2>) -> Tensor<2> {
-        h.matmul(self.weights.val()) + self.visible_bias.val().unsqueeze()
+        self.visible_input_coupled(h, Coupling::SYMMETRIC)
+    }
+
+    /// `down · h W + b`.
+    pub fn visible_input_coupled(&self, h: Tensor<2>, coupling: Coupling) -> Tensor<2> {
+        scaled(h.matmul(self.weights.val()), coupling.down) + self.visible_bias.val().unsqueeze()
     }
 
     /// `p(v = 1 | h)`.
@@ -80,13 +116,25 @@ impl Rbm {
     /// `k` steps of block Gibbs sampling from hidden states `h`: returns the last visible
     /// sample, its visible probabilities, and the hidden probabilities and sample after it.
     pub fn gibbs_from_hidden(&self, h: Tensor<2>, gibbs_steps: usize) -> GibbsState {
+        self.gibbs_from_hidden_coupled(h, gibbs_steps, Coupling::SYMMETRIC)
+    }
+
+    /// [`Rbm::gibbs_from_hidden`] with each direction scaled by `coupling`.
+    pub fn gibbs_from_hidden_coupled(
+        &self,
+        h: Tensor<2>,
+        gibbs_steps: usize,
+        coupling: Coupling,
+    ) -> GibbsState {
         assert!(gibbs_steps >= 1, "at least one Gibbs step");
         let mut hidden = h;
         let mut state = None;
         for _ in 0..gibbs_steps {
-            let (visible_probabilities, visible) = sigmoid_bernoulli(self.visible_input(hidden));
+            let (visible_probabilities, visible) =
+                sigmoid_bernoulli(self.visible_input_coupled(hidden, coupling));
             let hidden_probabilities;
-            (hidden_probabilities, hidden) = sigmoid_bernoulli(self.hidden_input(visible.clone()));
+            (hidden_probabilities, hidden) =
+                sigmoid_bernoulli(self.hidden_input_coupled(visible.clone(), coupling));
             state = Some(GibbsState {
                 visible,
                 visible_probabilities,
@@ -99,8 +147,18 @@ impl Rbm {
 
     /// `k` Gibbs steps starting from visible states `v` (e.g. data, or noise).
     pub fn gibbs_from_visible(&self, v: Tensor<2>, gibbs_steps: usize) -> GibbsState {
-        let (_, h) = sigmoid_bernoulli(self.hidden_input(v));
-        self.gibbs_from_hidden(h, gibbs_steps)
+        self.gibbs_from_visible_coupled(v, gibbs_steps, Coupling::SYMMETRIC)
+    }
+
+    /// [`Rbm::gibbs_from_visible`] with each direction scaled by `coupling`.
+    pub fn gibbs_from_visible_coupled(
+        &self,
+        v: Tensor<2>,
+        gibbs_steps: usize,
+        coupling: Coupling,
+    ) -> GibbsState {
+        let (_, h) = sigmoid_bernoulli(self.hidden_input_coupled(v, coupling));
+        self.gibbs_from_hidden_coupled(h, gibbs_steps, coupling)
     }
 
     /// Deterministic mean-field reconstruction `σ(σ(v Wᵀ + c) W + b)`.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::tensor::{Device, Distribution, Tensor};
 use data::figure::{digit_grid, save_png, tensor_values};
-use data::{DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, Run, SelectedDevice, Split};
+use data::{DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, SelectedDevice, Split};
 use serde_json::json;
 
 use crate::ais::{AisConfig, base_rate_bias, estimate_log_z, mean_log_likelihood};
@@ -28,15 +28,7 @@ pub fn train(
     let (device, dataset) = (&selected.device, args.dataset);
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
-    let mut run = Run::start(
-        "rbm",
-        default_name,
-        &args.run,
-        config,
-        config.seed,
-        selected,
-    )?;
-    run.record("dataset", &dataset)?;
+    let mut run = args.open_run("rbm", default_name, config, config.seed, selected)?;
     device.seed(config.seed);
     let state = RbmState::new(config, device);
     let state = run.train_epochs(state, config.epochs, |state, epoch| {

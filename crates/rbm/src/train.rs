@@ -7,12 +7,13 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use data::{Binarise, ImageBatcher, ImageSet, ImageTransform, Scale, epoch_batches};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Rbm, RbmConfig};
+use crate::model::{Coupling, Rbm, RbmConfig};
 
 /// How pixels are presented to the RBM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -148,6 +149,7 @@ impl TrainConfig {
             weight_decay: self.weight_decay,
             gibbs_steps: self.gibbs_steps,
             persistent: self.persistent,
+            coupling: Coupling::SYMMETRIC,
         }
     }
 
@@ -191,6 +193,8 @@ pub struct CdUpdate {
     pub gibbs_steps: usize,
     /// PCD: the negative chains continue from the state's persistent chains.
     pub persistent: bool,
+    /// Both directions 1 for an RBM; doubled in one direction for a DBM's layers.
+    pub coupling: Coupling,
 }
 
 /// Everything a checkpoint holds: the RBM, the momentum buffers and the persistent chains.
@@ -222,11 +226,12 @@ impl RbmState {
     pub fn step(&mut self, v: Tensor<2>, update: &CdUpdate) {
         let [batch, _] = v.dims();
         let rbm = &self.rbm;
-        let h_data = rbm.hidden_probabilities(v.clone());
+        let coupling = update.coupling;
+        let h_data = sigmoid(rbm.hidden_input_coupled(v.clone(), coupling));
         let negative = if update.persistent {
-            rbm.gibbs_from_hidden(self.chains.val(), update.gibbs_steps)
+            rbm.gibbs_from_hidden_coupled(self.chains.val(), update.gibbs_steps, coupling)
         } else {
-            rbm.gibbs_from_visible(v.clone(), update.gibbs_steps)
+            rbm.gibbs_from_visible_coupled(v.clone(), update.gibbs_steps, coupling)
         };
         let [chains, _] = negative.visible.dims();
         // ⟨h vᵀ⟩_data − ⟨h vᵀ⟩_model as one product whose inner dimension is batch + chains:
@@ -262,16 +267,6 @@ impl RbmState {
         if update.persistent {
             self.chains = Param::from_tensor(negative.hidden);
         }
-    }
-}
-
-impl data::Checkpointable for RbmState {
-    fn save(&self, dir: &std::path::Path) -> anyhow::Result<()> {
-        data::run::save_module(dir, "state", self)
-    }
-
-    fn load(self, dir: &std::path::Path) -> anyhow::Result<Self> {
-        data::run::load_module(dir, "state", self)
     }
 }
 

@@ -91,6 +91,18 @@ pub trait Checkpointable: Sized {
     fn load(self, dir: &Path) -> anyhow::Result<Self>;
 }
 
+/// A state that is one Burn module (weights, momentum buffers and chains as parameters) is
+/// its checkpoint: `state.mpk` in the checkpoint folder.
+impl<M: burn::module::Module> Checkpointable for M {
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        save_module(dir, "state", self)
+    }
+
+    fn load(self, dir: &Path) -> anyhow::Result<Self> {
+        load_module(dir, "state", self)
+    }
+}
+
 /// An open run folder.
 pub struct Run {
     pub dir: PathBuf,

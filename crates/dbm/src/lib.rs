@@ -1,0 +1,20 @@
+//! Two-hidden-layer Bernoulli Deep Boltzmann Machines on MNIST, built on the rbm crate.
+//!
+//! - [`model`]: the DBM, its conditionals, Gibbs sweeps, mean-field inference and the
+//!   variational bound;
+//! - [`train`]: greedy pre-training with the rbm crate's CD update (doubled couplings), then
+//!   joint training with mean-field and persistent chains, resumable stage by stage;
+//! - [`ais`]: `log Z` by the rbm crate's AIS, the test log-likelihood bound, exact values of
+//!   small models.
+
+pub mod ais;
+pub mod cli;
+pub mod model;
+pub mod tasks;
+pub mod train;
+
+pub use model::{Dbm, DbmConfig};
+pub use train::{DbmTraining, Preset, TrainConfig};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,208 @@
+//! What the `dbm` subcommands do, as library functions.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Device, Distribution, Tensor};
+use data::figure::{digit_grid, save_png, tensor_values};
+use data::{ImageBatcher, ImageSet, SelectedDevice, Split};
+use rbm::ais::{AisConfig, base_rate_bias, convergence};
+use serde_json::json;
+
+use crate::ais::{estimate_log_z, mean_log_likelihood_bound};
+use crate::model::Dbm;
+use crate::train::{DbmTraining, TrainConfig, train_epoch};
+
+/// Trains `config` as run `<runs>/dbm/<name>` on `--dataset` (resuming it with `--resume`).
+pub fn train(
+    config: &TrainConfig,
+    default_name: &str,
+    args: &data::config::TrainArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.batch_size > 0
+            && config.pretrain_batch_size > 0
+            && config.persistent_chains > 0
+            && config.gibbs_sweeps > 0
+            && config.epochs() > 0,
+        "batch sizes, persistent_chains, gibbs_sweeps and the epochs must be positive (change them with --set)"
+    );
+    let (device, dataset) = (&selected.device, args.dataset);
+    let test = ImageSet::load(dataset, Split::Test, data_dir)?;
+    let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
+    let mut run = args.open_run("dbm", default_name, config, config.seed, selected)?;
+    device.seed(config.seed);
+    let state = DbmTraining::new(config, device);
+    let state = run.train_epochs(state, config.epochs(), |state, epoch| {
+        train_epoch(state, epoch, &train, &test, config, device)
+    })?;
+    let [v, h1, h2] = state.joint.dbm.sizes();
+    run.finish(json!({ "sizes": [v, h1, h2] }))?;
+    println!("trained {}", run.dir.display());
+    Ok(())
+}
+
+/// A trained run: its config and the DBM of its newest checkpoint.
+pub struct Trained {
+    pub dir: PathBuf,
+    pub config: TrainConfig,
+    pub dbm: Dbm,
+}
+
+impl Trained {
+    pub fn load(dir: &Path, device: &Device) -> anyhow::Result<Self> {
+        let (config, checkpoint): (TrainConfig, _) = data::run::load_latest(dir, "DBM")?;
+        let state = data::Checkpointable::load(DbmTraining::new(&config, device), &checkpoint)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            config,
+            dbm: state.joint.dbm,
+        })
+    }
+
+    fn write_grid(&self, file: &str, values: &[f32], cols: usize) -> anyhow::Result<()> {
+        let path = self.dir.join("figures").join(file);
+        save_png(&digit_grid(values, cols, None), &path)?;
+        println!("wrote {}", path.display());
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct RunArg {
+    /// The run folder, e.g. runs/dbm/course.
+    #[arg(long)]
+    pub run: PathBuf,
+}
+
+/// The same options as the rbm crate's `evaluate` (AIS chains and temperatures, test images).
+pub use rbm::tasks::EvaluateArgs;
+
+/// The test bound with `log Z` from AIS, its 4x check, written to `<run>/ais.json`.
+pub fn evaluate(
+    args: &EvaluateArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let device = &selected.device;
+    let trained = Trained::load(&args.run, device)?;
+    let config = AisConfig::new()
+        .with_chains(args.chains)
+        .with_betas(args.betas)
+        .with_seed(trained.config.seed);
+    let dataset = data::run::run_dataset(&args.run);
+    let train = ImageSet::load(dataset, Split::Train, data_dir)?;
+    // The pixels' marginals as training presented them (the rbm crate's computation).
+    let presented = rbm::TrainConfig::new(rbm::RbmConfig::new()).with_input(trained.config.input);
+    let base = base_rate_bias(&presented.pixel_means(&train), train.len());
+    let short = estimate_log_z(&trained.dbm, &base, &config, device);
+    let long = estimate_log_z(
+        &trained.dbm,
+        &base,
+        &config.clone().with_betas(args.betas * 4),
+        device,
+    );
+    let verdict = convergence(&short, &long);
+    let test = ImageSet::load(dataset, Split::Test, data_dir)?;
+    let indices: Vec<usize> = (0..args.test_images.min(test.len())).collect();
+    // Thresholded test digits: a fixed binary test set whatever the training input mode.
+    let batcher = ImageBatcher::new(data::ImageTransform {
+        binarise: data::Binarise::Threshold { threshold: 0.5 },
+        ..trained.config.transform()
+    });
+    let mut total = 0.0;
+    for chunk in indices.chunks(1000) {
+        let v = batcher.batch_indices(&test, chunk, device).images;
+        total += chunk.len() as f64
+            * mean_log_likelihood_bound(
+                &trained.dbm,
+                v,
+                long.log_z,
+                trained.config.mean_field_steps,
+            );
+    }
+    let bound = total / indices.len().max(1) as f64;
+    let summary = json!({
+        "test_log_likelihood_bound": bound,
+        "test_images": indices.len(),
+        "log_z": long, "log_z_short": short, "convergence": verdict,
+    });
+    data::run::write_json(&args.run.join("ais.json"), &summary)?;
+    println!("{summary:#}");
+    Ok(())
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct SampleArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, default_value_t = 20)]
+    pub chains: usize,
+    /// Cumulative sweep counts after which the chains' visible probabilities are drawn.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
+    pub sweeps: Vec<usize>,
+}
+
+/// Fresh chains from fair-coin first-layer states; one grid row per sweep count.
+pub fn sample(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+    let device = &selected.device;
+    let trained = Trained::load(&args.run, device)?;
+    let [_, h1, _] = trained.dbm.sizes();
+    let mut hidden_1 = Tensor::<2>::random([args.chains, h1], Distribution::Default, device)
+        .lower_elem(0.5)
+        .float();
+    let (mut done, mut values) = (0, Vec::new());
+    for &target in &args.sweeps {
+        anyhow::ensure!(
+            target > done,
+            "--sweeps must be increasing, got {:?}",
+            args.sweeps
+        );
+        let sweep = trained.dbm.gibbs(hidden_1, target - done);
+        values.extend(tensor_values(sweep.visible_probabilities));
+        hidden_1 = sweep.state.hidden_1;
+        done = target;
+    }
+    trained.write_grid("samples.png", &values, args.chains)
+}
+
+/// The first layer's filters (rows of `W¹`) and the second layer's projected to pixels
+/// (rows of `W² W¹`), 100 of each, each filter scaled to its own range.
+pub fn filters(run: &Path, selected: &SelectedDevice) -> anyhow::Result<()> {
+    let trained = Trained::load(run, &selected.device)?;
+    let (first, second) = filter_images(&trained.dbm, 100);
+    trained.write_grid("filters-layer-1.png", &first, 10)?;
+    trained.write_grid("filters-layer-2.png", &second, 10)
+}
+
+/// `count` filters of each layer in pixel space, each rescaled to [0, 1].
+pub fn filter_images(dbm: &Dbm, count: usize) -> (Vec<f32>, Vec<f32>) {
+    let [v, h1, h2] = dbm.sizes();
+    let w1 = dbm.weights_1.val();
+    let first = w1.clone().slice([0..count.min(h1), 0..v]);
+    let second = dbm
+        .weights_2
+        .val()
+        .slice([0..count.min(h2), 0..h1])
+        .matmul(w1);
+    (
+        rescale_rows(tensor_values(first), v),
+        rescale_rows(tensor_values(second), v),
+    )
+}
+
+fn rescale_rows(values: Vec<f32>, width: usize) -> Vec<f32> {
+    values
+        .chunks(width)
+        .flat_map(|row| {
+            let (lo, hi) = row
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            let span = (hi - lo).max(1e-12);
+            row.iter()
+                .map(move |&x| (x - lo) / span)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

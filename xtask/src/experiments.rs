@@ -13,6 +13,7 @@ use crate::gpu::BuildPlan;
 /// Every model crate with its experiments, in report order. A new family adds its line here.
 pub static FAMILIES: &[(&str, &[&dyn Experiment])] = &[
     ("rbm", rbm::experiments::REGISTRY),
+    ("dbm", dbm::experiments::REGISTRY),
     ("gan", gan::experiments::REGISTRY),
 ];
 

@@ -9,6 +9,7 @@
 
 pub mod ais;
 pub mod cli;
+pub mod experiments;
 pub mod model;
 pub mod tasks;
 pub mod train;

@@ -192,7 +192,8 @@ pub fn filter_images(dbm: &Dbm, count: usize) -> (Vec<f32>, Vec<f32>) {
     )
 }
 
-fn rescale_rows(values: Vec<f32>, width: usize) -> Vec<f32> {
+/// Each row of `width` values scaled to its own range, [0, 1].
+pub fn rescale_rows(values: Vec<f32>, width: usize) -> Vec<f32> {
     values
         .chunks(width)
         .flat_map(|row| {

@@ -139,6 +139,35 @@ impl Context {
         data::run::shared(&self.runs_dir, model, name, config)
     }
 
+    /// Trains the state `init` makes (after the device is seeded with `seed`, so that its
+    /// initial weights follow the seed) for `epochs` as the shared run
+    /// `<model>/<name>-<config hash>`: a finished run is loaded, an interrupted one resumed,
+    /// and `summary` of the final state closes a run trained now. Returns the state and
+    /// the run's folder (its `metrics.jsonl` holds every epoch's record).
+    #[allow(clippy::too_many_arguments)]
+    pub fn train_shared<S: data::Checkpointable, R: Serialize>(
+        &self,
+        model: &str,
+        name: &str,
+        config: &impl Serialize,
+        seed: u64,
+        init: impl FnOnce() -> S,
+        epochs: usize,
+        epoch: impl FnMut(&mut S, usize) -> anyhow::Result<R>,
+        hooks: &mut [&mut dyn data::run::EpochHook<S>],
+        summary: impl FnOnce(&S) -> serde_json::Value,
+    ) -> anyhow::Result<(S, PathBuf)> {
+        let options = self.shared_run(model, name, config);
+        let mut run = data::Run::start(model, name, &options, config, seed, &self.selected)?;
+        let finished = run.is_finished();
+        self.device().seed(seed);
+        let state = run.train_epochs_with(init(), epochs, epoch, hooks)?;
+        if !finished {
+            run.finish(summary(&state))?;
+        }
+        Ok((state, run.dir))
+    }
+
     /// Where a figure goes, and the path the markdown links it by.
     pub fn figure(&self, file: &str) -> (PathBuf, String) {
         self.args.figure(file)

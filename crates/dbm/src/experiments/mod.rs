@@ -6,7 +6,7 @@ mod q1_filters;
 mod q2_samples;
 
 use burn::tensor::{Distribution, Tensor};
-use data::{ImageBatcher, ImageSet, Run};
+use data::{ImageBatcher, ImageSet};
 use eval::{Context, Experiment};
 use rbm::ais::{AisConfig, LogZEstimate, base_rate_bias};
 use serde_json::json;
@@ -105,28 +105,20 @@ impl<'a> Setup<'a> {
     /// resumed when it exists).
     pub fn dbm(&self) -> anyhow::Result<TrainedDbm> {
         let config = self.dbm_config();
-        let options = self.ctx.shared_run("dbm", "course", &config);
         let device = self.ctx.device();
         let train = self.train.clone().limited(config.train_limit);
-        let mut run = Run::start(
+        let (state, dir) = self.ctx.train_shared(
             "dbm",
             "course",
-            &options,
             &config,
             config.seed,
-            &self.ctx.selected,
-        )?;
-        let finished = run.is_finished();
-        device.seed(config.seed);
-        let state = run.train_epochs(
-            DbmTraining::new(&config, device),
+            || DbmTraining::new(&config, device),
             config.epochs(),
             |state, epoch| train_epoch(state, epoch, &train, self.test, &config, device),
+            &mut [],
+            |state| json!({ "sizes": state.joint.dbm.sizes() }),
         )?;
-        if !finished {
-            run.finish(json!({ "sizes": state.joint.dbm.sizes() }))?;
-        }
-        let records = data::run::read_records(&run.dir)?;
+        let records = data::run::read_records(&dir)?;
         Ok(TrainedDbm {
             config,
             state,
@@ -149,30 +141,22 @@ impl<'a> Setup<'a> {
             .with_shuffle(true)
             .with_train_limit(dbm.train_limit)
             .with_monitor_images(500);
-        let options = self.ctx.shared_run("rbm", "dbm-comparison", &config);
         let device = self.ctx.device();
         let train = self.train.clone().limited(config.train_limit);
-        let mut run = Run::start(
+        let (state, dir) = self.ctx.train_shared(
             "rbm",
             "dbm-comparison",
-            &options,
             &config,
             config.seed,
-            &self.ctx.selected,
-        )?;
-        let finished = run.is_finished();
-        device.seed(config.seed);
-        let state = run.train_epochs(
-            rbm::RbmState::new(&config, device),
+            || rbm::RbmState::new(&config, device),
             config.epochs,
             |state, epoch| {
                 rbm::train::train_epoch(state, epoch, &train, self.test, &config, device)
             },
+            &mut [],
+            |_| json!({}),
         )?;
-        if !finished {
-            run.finish(json!({}))?;
-        }
-        let records: Vec<rbm::train::EpochMetrics> = data::run::read_records(&run.dir)?;
+        let records: Vec<rbm::train::EpochMetrics> = data::run::read_records(&dir)?;
         let train_seconds = records.iter().filter_map(|r| r.train_seconds).sum();
         Ok(TrainedRbm {
             config,

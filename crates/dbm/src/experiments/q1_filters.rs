@@ -92,18 +92,7 @@ fn shape(filters: &Tensor<2>) -> Shape {
 fn grid(filters: &Tensor<2>) -> Vec<f32> {
     let [count, pixels] = filters.dims();
     let shown = filters.clone().slice([0..SHOWN.min(count), 0..pixels]);
-    tensor_values(shown)
-        .chunks(pixels)
-        .flat_map(|row| {
-            let (lo, hi) = row
-                .iter()
-                .fold((f32::MAX, f32::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            let span = (hi - lo).max(1e-12);
-            row.iter()
-                .map(move |&x| (x - lo) / span)
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    crate::tasks::rescale_rows(tensor_values(shown), pixels)
 }
 
 fn run(setup: &Setup) -> anyhow::Result<()> {

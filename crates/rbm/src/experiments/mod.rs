@@ -10,7 +10,7 @@ mod q5_rows_removed;
 
 use anyhow::Context as _;
 use burn::tensor::{Device, Int, Tensor};
-use data::{ImageBatcher, ImageSet, ImageTransform, Mask, Run};
+use data::{ImageBatcher, ImageSet, ImageTransform, Mask};
 use eval::classifier::Classifier;
 use eval::{Context, Experiment};
 use serde::Deserialize;
@@ -149,30 +149,21 @@ impl<'a> Setup<'a> {
         config: &TrainConfig,
         mut after_epoch: impl FnMut(&RbmState) -> anyhow::Result<Map<String, Value>>,
     ) -> anyhow::Result<(RbmState, Vec<Logged<Extra>>)> {
-        let options = self.ctx.shared_run("rbm", name, config);
         let device = self.device();
         let train = self.train_subset(config);
-        let mut run = Run::start(
+        let mut hook = |state: &RbmState, _epoch: usize| after_epoch(state);
+        let (state, dir) = self.ctx.train_shared(
             "rbm",
             name,
-            &options,
             config,
             config.seed,
-            &self.ctx.selected,
-        )?;
-        let finished = run.is_finished();
-        device.seed(config.seed);
-        let mut hook = |state: &RbmState, _epoch: usize| after_epoch(state);
-        let state = run.train_epochs_with(
-            RbmState::new(config, device),
+            || RbmState::new(config, device),
             config.epochs,
             |state, epoch| train_epoch(state, epoch, &train, self.test, config, device),
             &mut [&mut hook],
+            |state| json!({ "final": monitor(&state.rbm, &train, self.test, config, device) }),
         )?;
-        if !finished {
-            run.finish(json!({ "final": monitor(&state.rbm, &train, self.test, config, device) }))?;
-        }
-        let records = data::run::read_records(&run.dir)?;
+        let records = data::run::read_records(&dir)?;
         Ok((state, records))
     }
 

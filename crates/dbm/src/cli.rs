@@ -30,6 +30,8 @@ enum Command {
     Sample(tasks::SampleArgs),
     /// Filter grids: the first layer's weights and the second layer projected to pixels.
     Filters(tasks::RunArg),
+    /// Write the DBM's parameters as safetensors (for PyTorch).
+    Export(tasks::ExportArgs),
     /// Run the experiment answering one study question and write its report section.
     Experiment {
         /// A question id this crate answers (DBM-Q1, DBM-Q2); an unknown id lists them.
@@ -69,6 +71,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir.as_deref()),
         Command::Sample(args) => tasks::sample(&args, &selected),
         Command::Filters(args) => tasks::filters(&args.run, &selected),
+        Command::Export(args) => tasks::export(&args, &selected),
         Command::Experiment { id, args } => {
             let ctx = eval::Context::new(args, selected, data_dir);
             eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)

@@ -207,3 +207,41 @@ pub fn rescale_rows(values: Vec<f32>, width: usize) -> Vec<f32> {
         })
         .collect()
 }
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The run folder, e.g. runs/dbm/course.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The file written, e.g. dbm.safetensors.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Writes the DBM's parameters as safetensors, for PyTorch (`safetensors.torch.load_file`):
+/// `weights_1` `[hidden_1, visible]`, `weights_2` `[hidden_2, hidden_1]`, `visible_bias`,
+/// `hidden_1_bias`, `hidden_2_bias`.
+pub fn export(args: &ExportArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+    let trained = Trained::load(&args.run, &selected.device)?;
+    export_safetensors(&trained.dbm, &args.out)?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// Saves `dbm` to `path` as safetensors (replacing an existing file).
+pub fn export_safetensors(dbm: &Dbm, path: &Path) -> anyhow::Result<()> {
+    use burn::store::{ModuleSnapshot, SafetensorsStore};
+    let mut store = SafetensorsStore::from_file(path).overwrite(true);
+    dbm.save_into(&mut store)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+}
+
+/// Loads a DBM saved by [`export_safetensors`] into `dbm` (its shapes must match).
+pub fn import_safetensors(dbm: Dbm, path: &Path) -> anyhow::Result<Dbm> {
+    use burn::store::{ModuleSnapshot, SafetensorsStore};
+    let mut dbm = dbm;
+    let mut store = SafetensorsStore::from_file(path);
+    dbm.load_from(&mut store)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+    Ok(dbm)
+}

@@ -309,3 +309,32 @@ fn gibbs_sweeps_sample_the_dbms_distribution() {
     assert!(gap(w2, exact_w2) < 0.02, "⟨h²h¹ᵀ⟩");
     assert!(gap(mean_v, exact_v) < 0.02, "⟨v⟩");
 }
+
+#[test]
+fn safetensors_export_loads_back_the_same_parameters() {
+    let device = Device::flex();
+    let dbm = tiny([6, 4, 3], 1.0, &device);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dbm.safetensors");
+    crate::tasks::export_safetensors(&dbm, &path).unwrap();
+    let fresh = DbmConfig::new()
+        .with_visible(6)
+        .with_hidden_1(4)
+        .with_hidden_2(3)
+        .init(&device);
+    let loaded = crate::tasks::import_safetensors(fresh, &path).unwrap();
+    let same = |a: Tensor<2>, b: Tensor<2>| (a - b).abs().max().into_scalar::<f32>() == 0.0;
+    assert!(same(loaded.weights_1.val(), dbm.weights_1.val()));
+    assert!(same(loaded.weights_2.val(), dbm.weights_2.val()));
+    assert!(same(
+        loaded.hidden_2_bias.val().unsqueeze(),
+        dbm.hidden_2_bias.val().unsqueeze()
+    ));
+    // Named as a PyTorch user would look them up.
+    let bytes = std::fs::read(&path).unwrap();
+    let header = String::from_utf8_lossy(&bytes[8..8 + 400.min(bytes.len() - 8)]);
+    assert!(
+        header.contains("weights_1") && header.contains("hidden_2_bias"),
+        "{header}"
+    );
+}

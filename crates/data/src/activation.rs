@@ -7,7 +7,7 @@
 //! the input and the output gradient, as Burn's own ReLU does; off `flex` (and for other
 //! float types) it is Burn's `leaky_relu`.
 
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{DType, Tensor};
 
 /// `x` where `x >= 0`, `negative_slope · x` elsewhere (Burn's definition).
 pub fn leaky_relu<const D: usize>(x: Tensor<D>, negative_slope: f64) -> Tensor<D> {
@@ -19,19 +19,7 @@ pub fn leaky_relu<const D: usize>(x: Tensor<D>, negative_slope: f64) -> Tensor<D
 }
 
 fn fast_path<const D: usize>(x: &Tensor<D>) -> bool {
-    cfg!(feature = "flex") && x.dtype() == DType::F32 && is_flex(&x.device())
-}
-
-fn is_flex(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    {
-        device.clone().without_autodiff() == Device::flex()
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = device;
-        false
-    }
+    cfg!(feature = "flex") && x.dtype() == DType::F32 && crate::backend::on_flex(&x.device())
 }
 
 #[cfg(not(feature = "flex"))]
@@ -163,7 +151,7 @@ mod fast {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::TensorData;
+    use burn::tensor::{Device, TensorData};
 
     use crate::figure::tensor_values;
 

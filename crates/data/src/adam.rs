@@ -13,6 +13,8 @@ use burn::optim::{Adam, AdamConfig, AdamState, LearningRate, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
 /// Adam without weight decay or AMSGrad, fused on `flex`.
+// Without flex only the generic path reads its settings.
+#[cfg_attr(not(feature = "flex"), allow(dead_code))]
 #[derive(Clone)]
 pub struct FusedAdam {
     beta_1: f32,

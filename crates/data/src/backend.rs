@@ -325,3 +325,17 @@ fn cuda_available() -> Option<bool> {
 #[cfg(test)]
 #[path = "backend_tests.rs"]
 mod tests;
+
+/// Whether tensors on `device` live on `flex` (with or without autodiff): where genlab's
+/// own CPU kernels (`conv`, `activation`, `sampling`) take over from Burn's generic ones.
+pub fn on_flex(device: &burn::tensor::Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        device.clone().without_autodiff() == burn::tensor::Device::flex()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}

@@ -53,19 +53,10 @@ fn call_seed(device: &Device) -> u64 {
 
 fn fast_path(x: &Tensor<2>) -> bool {
     let device = x.device();
-    cfg!(feature = "flex") && x.dtype() == DType::F32 && !device.is_autodiff() && is_flex(&device)
-}
-
-fn is_flex(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    {
-        *device == Device::flex()
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = device;
-        false
-    }
+    cfg!(feature = "flex")
+        && x.dtype() == DType::F32
+        && !device.is_autodiff()
+        && crate::backend::on_flex(&device)
 }
 
 /// The uniform in [0, 1) of element `index` of a call seeded with `seed` (24 random bits).
@@ -114,25 +105,8 @@ mod fast {
     impl OnePassSampling for Flex {
         fn one_pass_bernoulli(x: FlexTensor, seed: u64, sigmoid: bool) -> (FlexTensor, FlexTensor) {
             let shape = x.layout().shape().clone();
-            let x = x.to_contiguous();
-            let x = x.as_slice::<f32>().expect("an f32 tensor");
-            let mut p = vec![0.0f32; x.len()];
-            let mut s = vec![0.0f32; x.len()];
-            p.par_chunks_mut(CHUNK)
-                .zip(s.par_chunks_mut(CHUNK))
-                .zip(x.par_chunks(CHUNK))
-                .enumerate()
-                .for_each(|(chunk, ((p, s), x))| {
-                    let first = (chunk * CHUNK) as u64;
-                    for (i, ((p, s), &x)) in p.iter_mut().zip(s.iter_mut()).zip(x).enumerate() {
-                        *p = if sigmoid { 1.0 / (1.0 + (-x).exp()) } else { x };
-                        *s = if uniform(seed, first + i as u64) < *p {
-                            1.0
-                        } else {
-                            0.0
-                        };
-                    }
-                });
+            let input = x.to_contiguous();
+            let values = input.as_slice::<f32>().expect("an f32 tensor");
             let tensor = |values: Vec<f32>| {
                 FlexTensor::new(
                     Bytes::from_elems(values),
@@ -140,7 +114,39 @@ mod fast {
                     DType::F32,
                 )
             };
+            let mut s = vec![0.0f32; values.len()];
+            if !sigmoid {
+                // `x` holds the probabilities already: sample them, give `x` back.
+                s.par_chunks_mut(CHUNK)
+                    .zip(values.par_chunks(CHUNK))
+                    .enumerate()
+                    .for_each(|(chunk, (s, p))| draw(s, p, seed, chunk));
+                return (input.clone(), tensor(s));
+            }
+            let mut p = vec![0.0f32; values.len()];
+            p.par_chunks_mut(CHUNK)
+                .zip(s.par_chunks_mut(CHUNK))
+                .zip(values.par_chunks(CHUNK))
+                .enumerate()
+                .for_each(|(chunk, ((p, s), x))| {
+                    for (p, &x) in p.iter_mut().zip(x) {
+                        *p = 1.0 / (1.0 + (-x).exp());
+                    }
+                    draw(s, p, seed, chunk);
+                });
             (tensor(p), tensor(s))
+        }
+    }
+
+    /// `s[i] = [u < p[i]]` for chunk `chunk`'s uniforms.
+    fn draw(s: &mut [f32], p: &[f32], seed: u64, chunk: usize) {
+        let first = (chunk * CHUNK) as u64;
+        for (i, (s, &p)) in s.iter_mut().zip(p).enumerate() {
+            *s = if uniform(seed, first + i as u64) < p {
+                1.0
+            } else {
+                0.0
+            };
         }
     }
 }

@@ -2,14 +2,16 @@
 //!
 //! - [`model`]: the DBM, its conditionals, Gibbs sweeps, mean-field inference and the
 //!   variational bound;
-//! - [`train`]: greedy pre-training with the rbm crate's CD update (doubled couplings), then
-//!   joint training with mean-field and persistent chains, resumable stage by stage;
+//! - [`train`]: the recipe, resumable stage by stage: greedy pre-training with the rbm
+//!   crate's CD update (doubled couplings), then [`joint`] training with mean-field and
+//!   persistent chains;
 //! - [`ais`]: `log Z` by the rbm crate's AIS, the test log-likelihood bound, exact values of
 //!   small models.
 
 pub mod ais;
 pub mod cli;
 pub mod experiments;
+pub mod joint;
 pub mod model;
 pub mod tasks;
 pub mod train;

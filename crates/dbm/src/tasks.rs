@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Distribution, Tensor};
-use data::figure::{digit_grid, save_png, tensor_values};
+use data::figure::{digit_grid, normalise_filters, save_png, tensor_values};
 use data::{ImageBatcher, ImageSet, SelectedDevice, Split};
 use rbm::ais::{AisConfig, base_rate_bias, convergence};
 use serde_json::json;
@@ -187,25 +187,9 @@ pub fn filter_images(dbm: &Dbm, count: usize) -> (Vec<f32>, Vec<f32>) {
         .slice([0..count.min(h2), 0..h1])
         .matmul(w1);
     (
-        rescale_rows(tensor_values(first), v),
-        rescale_rows(tensor_values(second), v),
+        normalise_filters(&tensor_values(first), v),
+        normalise_filters(&tensor_values(second), v),
     )
-}
-
-/// Each row of `width` values scaled to its own range, [0, 1].
-pub fn rescale_rows(values: Vec<f32>, width: usize) -> Vec<f32> {
-    values
-        .chunks(width)
-        .flat_map(|row| {
-            let (lo, hi) = row
-                .iter()
-                .fold((f32::MAX, f32::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            let span = (hi - lo).max(1e-12);
-            row.iter()
-                .map(move |&x| (x - lo) / span)
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 #[derive(Clone, Debug, clap::Args)]

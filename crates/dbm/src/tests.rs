@@ -2,8 +2,9 @@ use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::ais::{estimate_log_z, exact_log_unnormalised, exact_log_z};
+use crate::joint::{JointState, assemble};
 use crate::model::{Dbm, DbmConfig};
-use crate::train::{JointState, Preset, Stage, TrainConfig, assemble};
+use crate::train::{Preset, Stage, TrainConfig};
 use rbm::ais::AisConfig;
 use rbm::{Coupling, RbmConfig};
 

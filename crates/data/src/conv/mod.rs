@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{DType, Tensor};
 
 #[cfg(feature = "flex")]
 mod autodiff;
@@ -134,19 +134,7 @@ fn fast_path(x: &Tensor<4>, groups: usize, dilation: [usize; 2]) -> bool {
         && groups == 1
         && dilation == [1, 1]
         && x.dtype() == DType::F32
-        && is_flex(&x.device())
-}
-
-fn is_flex(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    {
-        device.clone().without_autodiff() == Device::flex()
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = device;
-        false
-    }
+        && crate::backend::on_flex(&x.device())
 }
 
 fn with_bias(output: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {

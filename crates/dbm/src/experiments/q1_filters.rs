@@ -92,7 +92,7 @@ fn shape(filters: &Tensor<2>) -> Shape {
 fn grid(filters: &Tensor<2>) -> Vec<f32> {
     let [count, pixels] = filters.dims();
     let shown = filters.clone().slice([0..SHOWN.min(count), 0..pixels]);
-    crate::tasks::rescale_rows(tensor_values(shown), pixels)
+    data::figure::normalise_filters(&tensor_values(shown), pixels)
 }
 
 fn run(setup: &Setup) -> anyhow::Result<()> {

@@ -77,6 +77,20 @@ pub fn run_bench(
                 script.map(|s| (s, args)).into_iter().collect(),
             )
         }
+        BenchTarget::VaeMlp | BenchTarget::VaeConv => {
+            let (backbone, script) = match target {
+                BenchTarget::VaeMlp => (vae::Backbone::Mlp, "torch_vae_mlp.py"),
+                _ => (vae::Backbone::Conv, "torch_vae_conv.py"),
+            };
+            let mut args = vec!["--epochs".to_string(), epochs.to_string()];
+            if models.steps > 0 {
+                args.extend(["--max-steps".to_string(), models.steps.to_string()]);
+            }
+            (
+                models_bench::vae(&selected, data_dir, backbone, epochs, models.steps)?,
+                vec![(script, args)],
+            )
+        }
     };
     println!(
         "backend: {}; threads: {}; {}",
@@ -112,6 +126,8 @@ pub fn run_bench(
     }
     let name = match target {
         BenchTarget::Gan => format!("gan-{:?}", models.backbone).to_lowercase(),
+        BenchTarget::VaeMlp => "vae-mlp".to_string(),
+        BenchTarget::VaeConv => "vae-conv".to_string(),
         _ => "rbm".to_string(),
     };
     let sitting = models_bench::Sitting {

@@ -15,6 +15,7 @@ pub static FAMILIES: &[(&str, &[&dyn Experiment])] = &[
     ("rbm", rbm::experiments::REGISTRY),
     ("dbm", dbm::experiments::REGISTRY),
     ("gan", gan::experiments::REGISTRY),
+    ("vae", vae::experiments::REGISTRY),
 ];
 
 /// One experiment: the crate whose binary runs it, its id and the question ids it answers.

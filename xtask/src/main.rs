@@ -4,7 +4,8 @@
 //! - `data-info`: where each data set was found and its statistics;
 //! - `fetch-data <set>`: downloads a data set into `data/<set>/`, verified;
 //! - `bench gemm`: throughput of the models' matrix products on a backend;
-//! - `bench rbm|gan`: the models' own training steps against the peer scripts;
+//! - `bench rbm|gan|vae-mlp|vae-conv`: the models' own training steps against the peer
+//!   scripts;
 //! - `bench conv`: the convolution layers' passes against PyTorch's.
 
 mod bench;
@@ -100,7 +101,7 @@ enum Command {
         /// Training epochs timed (the first one is reported apart as warm-up).
         #[arg(long, default_value_t = 3)]
         epochs: usize,
-        /// GANs: at most this many batches per epoch (0: all 468).
+        /// GANs and VAEs: at most this many batches per epoch (0: all 468).
         #[arg(long, default_value_t = 0)]
         steps: usize,
         /// GANs: the backbone (mlp or dcgan have peers).
@@ -125,6 +126,10 @@ enum BenchTarget {
     Rbm,
     /// The GANs of ../shared/peers/torch_gan_mlp.py and torch_dcgan.py, trained by the gan crate.
     Gan,
+    /// The MLP VAE of ../shared/peers/torch_vae_mlp.py, trained by the vae crate.
+    VaeMlp,
+    /// The convolutional VAE of ../shared/peers/torch_vae_conv.py, trained by the vae crate.
+    VaeConv,
     /// The DCGAN's and conv VAE's convolution layers: forward, input and weight gradients,
     /// genlab's im2col path, Burn's generic one and PyTorch's (xtask/peers/torch_conv.py).
     Conv,

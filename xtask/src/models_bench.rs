@@ -94,6 +94,37 @@ pub fn gan(
     })
 }
 
+/// The VAEs of `torch_vae_mlp.py` and `torch_vae_conv.py`: latent 20, grey targets, Adam
+/// 1e-3, batch 128, trained by `vae::epoch::train_epoch` (the `peer` preset) on the first
+/// `steps` batches (0: the whole set); no evaluation between epochs.
+pub fn vae(
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+    backbone: vae::Backbone,
+    epochs: usize,
+    steps: usize,
+) -> anyhow::Result<Throughput> {
+    use vae::epoch::train_epoch;
+    use vae::train::{Preset, VaeState};
+    let mut train = ImageSet::load(DataSetName::Mnist, Split::Train, data_dir)?;
+    let config = Preset::Peer.config(backbone).with_epochs(epochs);
+    if steps > 0 {
+        train = train.truncated(steps * config.batch_size);
+    }
+    let device = selected.autodiff();
+    device.seed(0);
+    let mut state = VaeState::new(&config, &device);
+    let epoch_seconds = (0..epochs)
+        .map(|epoch| train_epoch(&mut state, epoch, &train, &config, &device).train_seconds)
+        .collect();
+    Ok(Throughput {
+        label: format!("genlab vae {} (batch 128)", backbone.name()),
+        // The last partial batch is dropped, as the peers do.
+        images_per_epoch: train.len() / config.batch_size * config.batch_size,
+        epoch_seconds,
+    })
+}
+
 /// The Python of the peers' venv: `GENLAB_PEERS_PYTHON`, else the one `setup.sh` makes.
 fn peers_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("GENLAB_PEERS_PYTHON") {
@@ -208,7 +239,7 @@ pub fn speed_section(reports: &Path) -> String {
         return out;
     }
     out.push_str(
-        "Measured by `cargo xtask bench rbm|gan` (images per second after the first epoch, on \
+        "Measured by `cargo xtask bench rbm|gan|vae-mlp|vae-conv` (images per second after the first epoch, on \
          the networks of `../shared/peers`, the peers run right after genlab in the same \
          sitting). Ratio = genlab / peer: above 1, genlab is faster.\n\n\
          | benchmark | threads | genlab's threads | backend | CPU | genlab images/s | peer | peer images/s | ratio |\n\

@@ -4,7 +4,7 @@
 //!   verified and kept in memory as bytes;
 //! - [`transform`], [`batch`]: scaling, binarisation, inpainting masks, Burn batching;
 //! - [`backend`]: the `Device` chosen from the compiled-in features and `--backend`;
-//! - [`figure`], [`plot`]: PNG image grids, filter grids and line plots;
+//! - [`figure`], [`plot`], [`scatter`]: PNG image grids, filter grids, line and scatter plots;
 //! - [`run`], [`progress`]: run records, checkpoints, resume, progress output.
 
 pub mod activation;
@@ -24,6 +24,7 @@ pub mod progress;
 pub mod run;
 pub mod sampling;
 pub mod scaffold;
+pub mod scatter;
 pub mod section;
 pub mod seed;
 pub mod threads;

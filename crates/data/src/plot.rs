@@ -148,23 +148,25 @@ impl LinePlot {
 
 /// Axis ranges covering every point with a little margin; a unit range around a lone value.
 fn ranges(points: &[(f64, f64)]) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
-    let span = |values: &mut dyn Iterator<Item = f64>| {
-        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-        if !lo.is_finite() {
-            return 0.0..1.0;
-        }
-        if hi - lo < 1e-12 {
-            return lo - 0.5..hi + 0.5;
-        }
-        let margin = (hi - lo) * 0.05;
-        lo - margin..hi + margin
-    };
     (
-        span(&mut points.iter().map(|p| p.0)),
-        span(&mut points.iter().map(|p| p.1)),
+        axis_span(points.iter().map(|p| p.0)),
+        axis_span(points.iter().map(|p| p.1)),
     )
+}
+
+/// An axis range covering `values` with a 5% margin; a unit range around a lone value.
+pub(crate) fn axis_span(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() {
+        return 0.0..1.0;
+    }
+    if hi - lo < 1e-12 {
+        return lo - 0.5..hi + 0.5;
+    }
+    let margin = (hi - lo) * 0.05;
+    lo - margin..hi + margin
 }
 
 #[cfg(test)]

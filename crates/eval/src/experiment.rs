@@ -173,6 +173,27 @@ impl Context {
         self.args.figure(file)
     }
 
+    /// Writes a grid of 28x28 digits `values` ([0, 1]), `cols` per row (row labels
+    /// optional), as figure `file`; returns the markdown that shows it.
+    pub fn digit_figure(
+        &self,
+        file: &str,
+        values: &[f32],
+        cols: usize,
+        labels: Option<Vec<String>>,
+    ) -> anyhow::Result<String> {
+        let (path, link) = self.figure(file);
+        data::figure::save_png(&data::figure::digit_grid(values, cols, labels), &path)?;
+        Ok(format!("![{file}]({link})"))
+    }
+
+    /// Saves `plot` as figure `file`; returns the markdown that shows it.
+    pub fn plot_figure(&self, file: &str, plot: &data::plot::LinePlot) -> anyhow::Result<String> {
+        let (path, link) = self.figure(file);
+        plot.save(&path)?;
+        Ok(format!("![{file}]({link})"))
+    }
+
     pub fn reports(&self) -> &Path {
         &self.args.reports
     }

@@ -7,12 +7,11 @@ mod q1_losses;
 mod q2_strong_discriminator;
 mod q3_stability;
 mod q4_latent_space;
-mod q5_backbones;
+pub mod q5_backbones;
 mod q6_families;
 
 use anyhow::Context as _;
 use burn::tensor::Tensor;
-use data::figure::{digit_grid, save_png};
 use data::plot::{LinePlot, Series};
 use data::{ImageSet, Run};
 use eval::{Context, Evaluator, Experiment, SampleScores};
@@ -123,7 +122,7 @@ impl<'a> Setup<'a> {
     }
 
     /// The tuned preset at this profile's budget.
-    fn tuned(&self, backbone: Backbone) -> TrainConfig {
+    pub fn tuned(&self, backbone: Backbone) -> TrainConfig {
         self.budget(Preset::Tuned.config(backbone), backbone)
     }
 
@@ -142,7 +141,11 @@ impl<'a> Setup<'a> {
 
     /// Trains `config` as the shared run `<name>-<config hash>`; a run with the same name
     /// and config is reloaded (or resumed) instead.
-    fn train(&self, name: &str, config: &TrainConfig) -> anyhow::Result<(GanState, Vec<Logged>)> {
+    pub fn train(
+        &self,
+        name: &str,
+        config: &TrainConfig,
+    ) -> anyhow::Result<(GanState, Vec<Logged>)> {
         let options = self.ctx.shared_run("gan", name, config);
         let train = self.train.clone().limited(config.train_limit);
         let selected = &self.ctx.selected;
@@ -156,7 +159,7 @@ impl<'a> Setup<'a> {
         Ok((state, records))
     }
 
-    fn samples(&self, generator: &Generator, config: &TrainConfig, count: usize) -> Tensor<2> {
+    pub fn samples(&self, generator: &Generator, config: &TrainConfig, count: usize) -> Tensor<2> {
         sample(
             generator,
             config.model.latent,
@@ -174,15 +177,11 @@ impl<'a> Setup<'a> {
         cols: usize,
         labels: Option<Vec<String>>,
     ) -> anyhow::Result<String> {
-        let (path, link) = self.ctx.figure(file);
-        save_png(&digit_grid(values, cols, labels), &path)?;
-        Ok(format!("![{file}]({link})"))
+        self.ctx.digit_figure(file, values, cols, labels)
     }
 
     fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<String> {
-        let (path, link) = self.ctx.figure(file);
-        plot.save(&path)?;
-        Ok(format!("![{file}]({link})"))
+        self.ctx.plot_figure(file, plot)
     }
 
     fn epoch_note(&self, config: &TrainConfig) -> String {

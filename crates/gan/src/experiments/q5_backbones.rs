@@ -9,6 +9,7 @@ use serde_json::json;
 use super::Setup;
 use crate::model::Backbone;
 use crate::sampling::unit_values;
+use crate::train::TrainConfig;
 
 pub static EXPERIMENT: Question = Question {
     id: "GAN-Q5",
@@ -16,27 +17,34 @@ pub static EXPERIMENT: Question = Question {
     run: |ctx| run(&Setup::new(ctx)?),
 };
 
+/// The shared run of `backbone` in this comparison, `(name, config)`: the tuned preset;
+/// the convolutional players train `backbone_epochs.0` epochs, the MLP longer so that it can
+/// also be read at the wall time the convolutional ones took. The VAE-Q4 comparison trains
+/// (or reloads) the same runs.
+pub fn backbone_run(ctx: &Setup, backbone: Backbone) -> (String, TrainConfig) {
+    let (epochs, mlp_epochs) = ctx.budget.backbone_epochs;
+    let config = ctx
+        .tuned(backbone)
+        .with_epochs(if backbone == Backbone::Mlp {
+            mlp_epochs
+        } else {
+            epochs
+        });
+    // Same data per epoch for all three: in quick mode, the convolutional budget.
+    let config = match ctx.budget.backbone_train_limit {
+        0 => config,
+        limit => config.with_train_limit(limit),
+    };
+    (format!("q5-{backbone:?}").to_lowercase(), config)
+}
+
 /// GAN-Q5: MLP vs the course CNN vs DCGAN, at equal epochs and at equal wall time.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
-    // The convolutional players train `epochs`; the MLP trains longer so that it can also be
-    // read at the wall time the convolutional ones took.
     let (epochs, mlp_epochs) = ctx.budget.backbone_epochs;
     let mut runs = Vec::new();
     let mut fid = LinePlot::new("GAN-Q5: FID against training time", "seconds", "FID").log_y(true);
     for backbone in [Backbone::Mlp, Backbone::Cnn, Backbone::Dcgan] {
-        let config = ctx
-            .tuned(backbone)
-            .with_epochs(if backbone == Backbone::Mlp {
-                mlp_epochs
-            } else {
-                epochs
-            });
-        // Same data per epoch for all three: in quick mode, the convolutional budget.
-        let config = match ctx.budget.backbone_train_limit {
-            0 => config,
-            limit => config.with_train_limit(limit),
-        };
-        let name = format!("q5-{backbone:?}").to_lowercase();
+        let (name, config) = backbone_run(ctx, backbone);
         let (state, records) = ctx.train(&name, &config)?;
         let points = records
             .iter()

@@ -1,0 +1,10 @@
+//! `cargo run --release -p vae -- train | sample | encode | reconstruct | evaluate | experiment`.
+
+use clap::Parser;
+
+#[global_allocator]
+static ALLOCATOR: data::Allocator = data::Allocator;
+
+fn main() {
+    data::exit_on_error(|| vae::cli::run(vae::cli::Cli::parse()));
+}

@@ -9,7 +9,7 @@ use data::SelectedDevice;
 
 /// `(name, m, k, n)`: an `[m, k] x [k, n]` product. Weight-gradient products have the batch
 /// as their inner dimension `k`, which is where CPU GEMMs are weakest.
-pub const GEMM_SHAPES: [(&str, usize, usize, usize); 9] = [
+pub const GEMM_SHAPES: [(&str, usize, usize, usize); 12] = [
     ("rbm forward v.W^T (batch 64)", 64, 784, 256),
     ("rbm update h^T.v (inner = batch 64)", 256, 64, 784),
     ("gan-mlp G 512->1024 (batch 128)", 128, 512, 1024),
@@ -19,6 +19,9 @@ pub const GEMM_SHAPES: [(&str, usize, usize, usize); 9] = [
     ("gan-mlp dX 128x1024 (inner = 784)", 128, 784, 1024),
     ("dcgan D conv2 im2col.W^T (batch 128)", 128 * 49, 1024, 128),
     ("dcgan D conv2 dW (inner = 128x7x7)", 128, 128 * 49, 1024),
+    ("dbm mean-field mu2.W2 (batch 100)", 100, 1024, 512),
+    ("dbm mean-field mu1.W2^T (batch 100)", 100, 512, 1024),
+    ("dbm dW2 (inner = 100 data + 100 chains)", 1024, 200, 512),
 ];
 
 /// One measured shape.

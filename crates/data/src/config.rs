@@ -22,9 +22,10 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// The data set trained on (and monitored or scored against); recorded in the run, so
-    /// that `sample` and `evaluate` use the same one.
-    #[arg(long, value_enum, default_value_t = crate::DataSetName::Mnist)]
-    pub dataset: crate::DataSetName,
+    /// that `sample` and `evaluate` use the same one. Default: MNIST (Fashion-MNIST for the
+    /// diffusion model).
+    #[arg(long, value_enum)]
+    pub dataset: Option<crate::DataSetName>,
     #[command(flatten)]
     pub run: crate::RunOptions,
 }
@@ -44,6 +45,10 @@ pub struct ConfigArgs {
 }
 
 impl TrainArgs {
+    /// The `--dataset` asked for, else MNIST.
+    pub fn dataset(&self) -> crate::DataSetName {
+        self.dataset.unwrap_or(crate::DataSetName::Mnist)
+    }
     /// Starts (or, with `--resume`, reopens) the run `<runs>/<model>/<name>` of `config`
     /// and records the data set it trains on.
     pub fn open_run<C: Serialize>(
@@ -55,7 +60,7 @@ impl TrainArgs {
         selected: &crate::SelectedDevice,
     ) -> anyhow::Result<crate::Run> {
         let run = crate::Run::start(model, default_name, &self.run, config, seed, selected)?;
-        run.record("dataset", &self.dataset)?;
+        run.record("dataset", &self.dataset())?;
         Ok(run)
     }
 }

@@ -28,7 +28,7 @@ pub fn train(
             && config.epochs() > 0,
         "batch sizes, persistent_chains, gibbs_sweeps and the epochs must be positive (change them with --set)"
     );
-    let (device, dataset) = (&selected.device, args.dataset);
+    let (device, dataset) = (&selected.device, args.dataset());
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     let mut run = args.open_run("dbm", default_name, config, config.seed, selected)?;

@@ -26,7 +26,7 @@ pub fn train(
             && config.model.latent > 0,
         "batch_size (at least 2), epochs, discriminator_steps and model.latent must be positive (change them with --set)"
     );
-    let dataset = args.dataset;
+    let dataset = args.dataset();
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     anyhow::ensure!(
         train.len() >= config.batch_size,

@@ -117,7 +117,7 @@ mod tests {
             Preset::Strong.config().epochs,
             "the rest is the preset's"
         );
-        assert_eq!(args.common.dataset, data::DataSetName::FashionMnist);
+        assert_eq!(args.common.dataset(), data::DataSetName::FashionMnist);
 
         let cli = Cli::try_parse_from(["rbm", "train", "--set", "hidden=20"]).unwrap();
         let Command::Train(args) = cli.command else {

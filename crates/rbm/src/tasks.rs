@@ -25,7 +25,7 @@ pub fn train(
         config.batch_size > 0 && config.gibbs_steps > 0 && config.epochs > 0,
         "batch_size, gibbs_steps and epochs must be positive (change them with --set)"
     );
-    let (device, dataset) = (&selected.device, args.dataset);
+    let (device, dataset) = (&selected.device, args.dataset());
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     let mut run = args.open_run("rbm", default_name, config, config.seed, selected)?;

@@ -31,7 +31,7 @@ pub fn train(
         config.learning_rate > 0.0 && config.learning_rate_decay > 0.0 && config.kl_weight >= 0.0,
         "learning_rate and learning_rate_decay must be positive and kl_weight at least 0"
     );
-    let dataset = args.dataset;
+    let dataset = args.dataset();
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
     anyhow::ensure!(

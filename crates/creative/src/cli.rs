@@ -1,0 +1,112 @@
+//! The `creative` command line: `train | sample`. Every subcommand calls one library function.
+
+use clap::{Args, Parser, Subcommand};
+use data::CommonArgs;
+
+use crate::tasks;
+use crate::train::Preset;
+
+#[derive(Parser)]
+#[command(
+    name = "creative",
+    about = "A class-conditional diffusion model on Fashion-MNIST: train (resumable), sample by class"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the noise predictor from a preset (resumable with --resume); any config field
+    /// can be changed with --set.
+    Train(TrainArgs),
+    /// Write a grid of samples of one class (--class sneaker) or of all ten.
+    Sample(tasks::SampleArgs),
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[arg(long, value_enum, default_value_t = Preset::Full)]
+    pub preset: Preset,
+    #[command(flatten)]
+    pub common: data::config::TrainArgs,
+}
+
+impl TrainArgs {
+    /// The preset with every `--set` applied; the data set defaults to Fashion-MNIST.
+    fn resolve(&mut self) -> anyhow::Result<crate::train::TrainConfig> {
+        self.common
+            .dataset
+            .get_or_insert(data::DataSetName::FashionMnist);
+        self.common.config.resolve(self.preset.config())
+    }
+}
+
+/// Runs the parsed command line, in a pool of `--threads` threads.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    cli.common.thread_policy().install(move || dispatch(cli))
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let selected = cli.common.device()?;
+    let data_dir = cli.common.data_dir.clone();
+    match cli.command {
+        Command::Train(mut args) => {
+            let config = args.resolve()?;
+            tasks::train(
+                &config,
+                args.preset.name(),
+                &args.common,
+                &selected,
+                data_dir.as_deref(),
+            )
+        }
+        Command::Sample(args) => tasks::sample_grid(&args, &selected),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diffusion::Schedule;
+
+    fn train_args(argv: &[&str]) -> TrainArgs {
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Train(args) => args,
+            Command::Sample(_) => panic!("not a train command"),
+        }
+    }
+
+    #[test]
+    fn training_defaults_to_fashion_mnist_and_takes_overrides() {
+        let mut args = train_args(&[
+            "creative",
+            "train",
+            "--preset",
+            "quick",
+            "--set",
+            "model.base-channels=24",
+            "--set",
+            "schedule=linear",
+        ]);
+        let config = args.resolve().unwrap();
+        assert_eq!(config.model.base_channels, 24);
+        assert_eq!(config.schedule, Schedule::Linear);
+        assert_eq!(config.train_limit, 4_096);
+        assert_eq!(args.common.dataset(), data::DataSetName::FashionMnist);
+        let mut mnist = train_args(&["creative", "train", "--dataset", "mnist"]);
+        mnist.resolve().unwrap();
+        assert_eq!(mnist.common.dataset(), data::DataSetName::Mnist);
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused() {
+        let err = train_args(&["creative", "train", "--set", "ema=0.9"])
+            .resolve()
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("ema"), "{err:#}");
+    }
+}

@@ -1,0 +1,191 @@
+//! What the `creative` subcommands do, as library functions.
+
+use std::path::{Path, PathBuf};
+
+use data::figure::{digit_grid, save_png};
+use data::{ImageSet, SelectedDevice, Split};
+use serde_json::json;
+
+use crate::sample::{Request, Sampler, class_index, sample, unit_values};
+use crate::train::{DiffusionState, TrainConfig};
+use crate::unet::UNet;
+
+/// Images per class in the grid written after every epoch.
+const GRID_PER_CLASS: usize = 4;
+/// DDIM steps of that grid: enough for recognisable samples, cheap next to an epoch.
+const GRID_DDIM_STEPS: usize = 25;
+/// Guidance scale of that grid.
+const GRID_GUIDANCE: f64 = 2.0;
+
+/// A grid of `per_class` samples of every class (one row per class) from `model`.
+pub fn class_grid(
+    model: &UNet,
+    config: &TrainConfig,
+    per_class: usize,
+    request: (f64, Sampler, u64),
+    device: &burn::tensor::Device,
+) -> Vec<f32> {
+    let (guidance, sampler, seed) = request;
+    let classes = (0..config.model.classes)
+        .flat_map(|c| std::iter::repeat_n(c, per_class))
+        .collect();
+    let request = Request {
+        classes,
+        guidance,
+        sampler,
+        seed,
+    };
+    unit_values(sample(
+        model,
+        &config.noise_schedule(),
+        config.model.classes,
+        &request,
+        device,
+    ))
+}
+
+/// Trains `config` as run `<runs>/creative/<name>` on `--dataset` (resuming it with
+/// `--resume`); after every epoch a grid of EMA samples, one row per class, goes to
+/// `<run>/samples/epoch-NNN.png`.
+pub fn train(
+    config: &TrainConfig,
+    default_name: &str,
+    args: &data::config::TrainArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.batch_size > 0 && config.epochs > 0 && config.diffusion_steps >= 2,
+        "batch_size and epochs must be positive and diffusion_steps at least 2 (change them with --set)"
+    );
+    anyhow::ensure!(
+        (0.0..1.0).contains(&config.class_dropout) && (0.0..1.0).contains(&config.ema_decay),
+        "class_dropout and ema_decay must lie in [0, 1)"
+    );
+    let train = ImageSet::load(args.dataset(), Split::Train, data_dir)?.limited(config.train_limit);
+    anyhow::ensure!(
+        train.len() >= config.batch_size,
+        "the batch size ({}) is larger than the training set ({} images)",
+        config.batch_size,
+        train.len()
+    );
+    let device = selected.autodiff();
+    let plain = selected.device.clone();
+    device.seed(config.seed);
+    let mut run = args.open_run("creative", default_name, config, config.seed, selected)?;
+    let mut grid = data::run::SampleGrid {
+        cols: GRID_PER_CLASS,
+        draw: |state: &DiffusionState| {
+            let sampler = Sampler::Ddim {
+                steps: GRID_DDIM_STEPS,
+            };
+            Ok(class_grid(
+                &state.ema.model,
+                config,
+                GRID_PER_CLASS,
+                (GRID_GUIDANCE, sampler, config.seed ^ 0xF1),
+                &plain,
+            ))
+        },
+    };
+    let state = run.train_epochs_with(
+        DiffusionState::new(config, &device),
+        config.epochs,
+        |state, epoch| Ok(state.train_epoch(epoch, &train, config, &device)),
+        &mut [&mut grid],
+    )?;
+    let summary = json!({ "ema_updates": state.ema.updates });
+    run.finish(&summary)?;
+    println!("trained {}", run.dir.display());
+    Ok(())
+}
+
+/// The config and the EMA weights of the run in `dir` (its newest checkpoint).
+pub fn load_model(
+    dir: &Path,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<(TrainConfig, UNet)> {
+    let (config, checkpoint): (TrainConfig, _) = data::run::load_latest(dir, "diffusion")?;
+    let model = data::run::load_module(&checkpoint, "ema", config.model.init(device))?;
+    Ok((config, model))
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct SampleArgs {
+    /// The run folder, e.g. runs/creative/full.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// A class name or index (sneaker, T-shirt, 7, ...); all ten classes, one row each, if left out.
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Images (of the class, or per class).
+    #[arg(long, default_value_t = 8)]
+    pub count: usize,
+    /// Classifier-free guidance scale (1 = the conditional model alone).
+    #[arg(long, default_value_t = 2.0)]
+    pub guidance: f64,
+    /// DDIM steps; 0 = ancestral DDPM through all T steps.
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output PNG (default: <run>/samples.png).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Writes a grid of samples of one class or of every class.
+pub fn sample_grid(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+    anyhow::ensure!(args.count > 0, "--count must be positive");
+    anyhow::ensure!(args.guidance >= 0.0, "--guidance must be at least 0");
+    let (config, model) = load_model(&args.run, &selected.device)?;
+    let sampler = match args.steps {
+        0 => Sampler::Ddpm,
+        steps => Sampler::Ddim { steps },
+    };
+    let started = std::time::Instant::now();
+    let (values, cols) = match &args.class {
+        Some(name) => {
+            let class = class_index(name)?;
+            let request = Request {
+                classes: vec![class; args.count],
+                guidance: args.guidance,
+                sampler,
+                seed: args.seed,
+            };
+            let images = sample(
+                &model,
+                &config.noise_schedule(),
+                config.model.classes,
+                &request,
+                &selected.device,
+            );
+            (
+                unit_values(images),
+                (args.count as f64).sqrt().ceil() as usize,
+            )
+        }
+        None => (
+            class_grid(
+                &model,
+                &config,
+                args.count,
+                (args.guidance, sampler, args.seed),
+                &selected.device,
+            ),
+            args.count,
+        ),
+    };
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("samples.png"));
+    save_png(&digit_grid(&values, cols, None), &path)?;
+    println!(
+        "wrote {} ({} images in {:.1} s)",
+        path.display(),
+        values.len() / data::PIXELS,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

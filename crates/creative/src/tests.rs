@@ -1,0 +1,124 @@
+//! The training step, checkpoints, sampling and the command line of the diffusion model,
+//! on a tiny network and synthetic images (no data set needed).
+
+use burn::tensor::{Device, Tensor};
+use data::Checkpointable;
+
+use crate::diffusion::pure_noise;
+use crate::sample::{Request, Sampler, sample, unit_values};
+use crate::train::{DiffusionState, TrainConfig};
+use crate::unet::UNetConfig;
+
+fn tiny() -> TrainConfig {
+    TrainConfig::new(
+        UNetConfig::new()
+            .with_base_channels(8)
+            .with_groups(4)
+            .with_time_embedding(16),
+    )
+    .with_diffusion_steps(50)
+    .with_batch_size(4)
+    .with_ema_decay(0.5)
+}
+
+fn images(device: &Device) -> Tensor<4> {
+    pure_noise(4, 11, device).clamp(-1.0, 1.0)
+}
+
+#[test]
+fn steps_lower_the_loss_on_a_batch_and_move_the_average() {
+    let device = Device::flex().autodiff();
+    device.seed(1);
+    let config = tiny().with_learning_rate(2e-3);
+    let schedule = config.noise_schedule();
+    let mut state = DiffusionState::new(&config, &device);
+    let x = images(&device);
+    let loss = |s: &mut DiffusionState| {
+        f64::from(
+            s.step(x.clone(), &[0, 1, 2, 3], &config, &schedule, 7)
+                .into_scalar::<f32>(),
+        )
+    };
+    let first = loss(&mut state);
+    let mut last = first;
+    for _ in 0..30 {
+        last = loss(&mut state);
+    }
+    assert!(last < 0.7 * first, "{first} -> {last}");
+    assert_eq!(state.ema.updates, 31);
+}
+
+#[test]
+fn a_checkpoint_restores_the_network_its_average_and_its_optimiser() {
+    let device = Device::flex().autodiff();
+    device.seed(2);
+    let config = tiny();
+    let schedule = config.noise_schedule();
+    let mut state = DiffusionState::new(&config, &device);
+    state.step(images(&device), &[1, 2, 3, 4], &config, &schedule, 1);
+    let dir = tempfile::tempdir().unwrap();
+    state.save(dir.path()).unwrap();
+    device.seed(3);
+    let mut restored = DiffusionState::new(&config, &device)
+        .load(dir.path())
+        .unwrap();
+    assert_eq!(restored.ema.updates, state.ema.updates);
+    let a = state.step(images(&device), &[5, 6, 7, 8], &config, &schedule, 2);
+    let b = restored.step(images(&device), &[5, 6, 7, 8], &config, &schedule, 2);
+    assert_eq!(
+        data::figure::tensor_values(a),
+        data::figure::tensor_values(b)
+    );
+    let draw = |s: &DiffusionState| {
+        let request = Request {
+            classes: vec![3],
+            guidance: 2.0,
+            sampler: Sampler::Ddim { steps: 3 },
+            seed: 4,
+        };
+        unit_values(sample(
+            &s.ema.model,
+            &schedule,
+            10,
+            &request,
+            &Device::flex(),
+        ))
+    };
+    assert_eq!(draw(&state), draw(&restored));
+}
+
+#[test]
+fn samples_are_images_in_range_reproducible_and_guidance_matters() {
+    let device = Device::flex();
+    device.seed(4);
+    let config = tiny();
+    let model = config.model.init(&device);
+    let schedule = config.noise_schedule();
+    let draw = |guidance: f64, sampler: Sampler| {
+        let request = Request {
+            classes: vec![0, 9],
+            guidance,
+            sampler,
+            seed: 5,
+        };
+        sample(&model, &schedule, 10, &request, &device)
+    };
+    let ddim = draw(2.0, Sampler::Ddim { steps: 4 });
+    assert_eq!(ddim.dims(), [2, 1, 28, 28]);
+    let values = data::figure::tensor_values(ddim);
+    assert!(values.iter().all(|v| (-1.0..=1.0).contains(v)));
+    assert_eq!(
+        values,
+        data::figure::tensor_values(draw(2.0, Sampler::Ddim { steps: 4 }))
+    );
+    assert_ne!(
+        values,
+        data::figure::tensor_values(draw(1.0, Sampler::Ddim { steps: 4 }))
+    );
+    assert_eq!(draw(1.0, Sampler::Ddpm).dims(), [2, 1, 28, 28]);
+    assert!(
+        unit_values(draw(0.0, Sampler::Ddim { steps: 2 }))
+            .iter()
+            .all(|v| (0.0..=1.0).contains(v))
+    );
+}

@@ -1,0 +1,234 @@
+//! Training the noise predictor: per batch, each image gets a random step t and fresh
+//! noise, its class is hidden with probability `class_dropout` (so the same network also
+//! learns the unconditional model classifier-free guidance needs), one Adam step on the
+//! noise-prediction loss, then the EMA of the weights moves.
+
+use std::path::Path;
+
+use burn::config::Config;
+use burn::optim::ModuleOptimizer;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use data::scaffold::{descend, fixed_normal};
+use data::{ImageBatcher, ImageSet, ImageTransform, Scale, epoch_batches};
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::diffusion::{NoiseSchedule, Schedule, noise_loss};
+use crate::ema::Ema;
+use crate::unet::{UNet, UNetConfig};
+
+/// Everything a training run depends on; saved in the run's `config.json`.
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    pub model: UNetConfig,
+    #[config(default = "Schedule::Cosine")]
+    pub schedule: Schedule,
+    /// T, the number of noise levels.
+    #[config(default = 1000)]
+    pub diffusion_steps: usize,
+    #[config(default = 128)]
+    pub batch_size: usize,
+    #[config(default = 40)]
+    pub epochs: usize,
+    #[config(default = 2e-4)]
+    pub learning_rate: f64,
+    /// Probability that a training image is shown without its class.
+    #[config(default = 0.1)]
+    pub class_dropout: f64,
+    /// Decay of the weights' moving average that sampling uses.
+    #[config(default = 0.999)]
+    pub ema_decay: f64,
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Train on the first N training images only (0 = all 60,000).
+    #[config(default = 0)]
+    pub train_limit: usize,
+}
+
+/// Named starting points; every field can still be overridden with `--set`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// The reference model: base width 32 (channels 32/64/64), attention at 7x7, cosine
+    /// schedule, T = 1000, batch 128, Adam 2e-4, 40 epochs.
+    Full,
+    /// Minutes on a CPU: base width 16, 2 epochs over 4,096 images (for CI and a first look).
+    Quick,
+}
+
+impl Preset {
+    pub fn config(self) -> TrainConfig {
+        match self {
+            Preset::Full => TrainConfig::new(UNetConfig::new()),
+            Preset::Quick => TrainConfig::new(UNetConfig::new().with_base_channels(16))
+                .with_epochs(2)
+                .with_train_limit(4_096),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Full => "full",
+            Preset::Quick => "quick",
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn noise_schedule(&self) -> NoiseSchedule {
+        NoiseSchedule::new(self.schedule, self.diffusion_steps)
+    }
+
+    /// Images in [-1, 1], the range the noise is added in.
+    pub fn transform(&self) -> ImageTransform {
+        ImageTransform {
+            scale: Scale::MinusOneOne,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+}
+
+/// The network, its optimiser and its moving average: what a checkpoint holds.
+pub struct DiffusionState {
+    pub model: UNet,
+    optimizer: ModuleOptimizer,
+    pub ema: Ema<UNet>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmaProgress {
+    updates: u64,
+}
+
+impl data::Checkpointable for DiffusionState {
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        data::run::save_module(dir, "model", &self.model)?;
+        data::run::save_module(dir, "ema", &self.ema.model)?;
+        data::run::write_json(
+            &dir.join("ema.json"),
+            &EmaProgress {
+                updates: self.ema.updates,
+            },
+        )?;
+        data::run::save_optimizer(dir, "optimizer", &self.optimizer)
+    }
+
+    fn load(self, dir: &Path) -> anyhow::Result<Self> {
+        let progress: EmaProgress = data::run::read_json(&dir.join("ema.json"))?;
+        Ok(Self {
+            model: data::run::load_module(dir, "model", self.model)?,
+            optimizer: data::run::load_optimizer(dir, "optimizer", self.optimizer)?,
+            ema: Ema {
+                model: data::run::load_module(dir, "ema", self.ema.model)?,
+                updates: progress.updates,
+                ..self.ema
+            },
+        })
+    }
+}
+
+/// One epoch, as logged.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Mean noise-prediction loss over the epoch's steps.
+    pub loss: f64,
+    pub train_seconds: f64,
+    pub images_per_second: f64,
+}
+
+impl DiffusionState {
+    /// A fresh network on `device` (an autodiff device), from the device's stream.
+    pub fn new(config: &TrainConfig, device: &Device) -> Self {
+        let model = config.model.init(device);
+        Self {
+            ema: Ema::new(&model, config.ema_decay),
+            model,
+            optimizer: data::adam::FusedAdam::new(0.9, 0.999, 1e-8).init(),
+        }
+    }
+
+    /// One step on images `[batch, 1, 28, 28]` in [-1, 1] with their `classes`; steps, noise
+    /// and hidden classes are drawn from `noise_seed`. Returns the loss.
+    pub fn step(
+        &mut self,
+        images: Tensor<4>,
+        classes: &[u8],
+        config: &TrainConfig,
+        schedule: &NoiseSchedule,
+        noise_seed: u64,
+    ) -> Tensor<1> {
+        let device = images.device();
+        let batch = classes.len();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(noise_seed);
+        let steps: Vec<usize> = (0..batch)
+            .map(|_| rng.random_range(0..schedule.steps()))
+            .collect();
+        let null = config.model.classes as i64;
+        let shown: Vec<i64> = classes
+            .iter()
+            .map(|&c| {
+                if rng.random::<f64>() < config.class_dropout {
+                    null
+                } else {
+                    i64::from(c)
+                }
+            })
+            .collect();
+        let noise =
+            fixed_normal(batch, data::PIXELS, noise_seed ^ 0x5EED, &device).reshape(images.dims());
+        let noisy = schedule.q_sample(images, &steps, noise.clone());
+        let t: Vec<f32> = steps.iter().map(|&s| s as f32).collect();
+        let t = Tensor::<1>::from_data(TensorData::new(t, [batch]), &device);
+        let class = Tensor::<1, Int>::from_data(TensorData::new(shown, [batch]), &device);
+        let loss = noise_loss(self.model.forward(noisy, t, class), noise);
+        (self.model, _) = descend(
+            self.model.clone(),
+            &mut self.optimizer,
+            config.learning_rate,
+            &loss,
+        );
+        self.ema.update(&self.model);
+        loss.detach().inner()
+    }
+
+    /// Trains epoch `epoch` over `train` on the autodiff `device`.
+    pub fn train_epoch(
+        &mut self,
+        epoch: usize,
+        train: &ImageSet,
+        config: &TrainConfig,
+        device: &Device,
+    ) -> EpochRecord {
+        let schedule = config.noise_schedule();
+        let batcher = ImageBatcher::new(config.transform());
+        let batches = epoch_batches(
+            train.len(),
+            config.batch_size,
+            true,
+            true,
+            config.seed,
+            epoch as u64,
+        );
+        let mut progress =
+            data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
+        let started = std::time::Instant::now();
+        let mut losses = Vec::with_capacity(batches.len());
+        for (i, indices) in batches.iter().enumerate() {
+            let images = batcher.batch_indices(train, indices, device).images;
+            let images = images.reshape([indices.len(), 1, data::ROWS, data::COLS]);
+            let classes: Vec<u8> = indices.iter().map(|&j| train.label(j)).collect();
+            let seed = data::seed::step_seed(config.seed, epoch, i);
+            losses.push(self.step(images, &classes, config, &schedule, seed));
+            progress.inc(1);
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        progress.finish();
+        let values = data::figure::tensor_values(Tensor::cat(losses, 0));
+        EpochRecord {
+            loss: values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len().max(1) as f64,
+            train_seconds,
+            images_per_second: (batches.len() * config.batch_size) as f64 / train_seconds,
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! The `creative` command line: `train | sample`. Every subcommand calls one library function.
+//! The `creative` command line: `train | sample | evaluate`. Every subcommand calls one library function.
 
 use clap::{Args, Parser, Subcommand};
 use data::CommonArgs;
@@ -25,6 +25,8 @@ enum Command {
     Train(TrainArgs),
     /// Write a grid of samples of one class (--class sneaker) or of all ten.
     Sample(tasks::SampleArgs),
+    /// Class accuracy and eval metrics (FID, precision/recall, ...) of guided samples.
+    Evaluate(crate::evaluate::EvaluateArgs),
 }
 
 #[derive(Args)]
@@ -65,6 +67,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             )
         }
         Command::Sample(args) => tasks::sample_grid(&args, &selected),
+        Command::Evaluate(args) => crate::evaluate::evaluate(&args, &selected, data_dir.as_deref()),
     }
 }
 
@@ -76,7 +79,7 @@ mod tests {
     fn train_args(argv: &[&str]) -> TrainArgs {
         match Cli::try_parse_from(argv).unwrap().command {
             Command::Train(args) => args,
-            Command::Sample(_) => panic!("not a train command"),
+            _ => panic!("not a train command"),
         }
     }
 

@@ -1,0 +1,139 @@
+//! How good the samples are, as the issue measures it: the share the Fashion-MNIST classifier
+//! reads as the class that was asked for, and the eval crate's metrics (FID against the test
+//! split, precision/recall, density/coverage, nearest training images).
+
+use std::path::{Path, PathBuf};
+
+use data::{CLASSES, Scale, SelectedDevice};
+use eval::SampleScores;
+use serde::{Deserialize, Serialize};
+
+use crate::sample::{Request, Sampler, sample, unit_values};
+use crate::tasks::load_model;
+
+/// Samples drawn per network call batch: bounds the memory of a long evaluation.
+const CHUNK: usize = 500;
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// The run folder, e.g. runs/creative/full.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Samples, spread evenly over the ten classes (the issue's measure uses 10,000).
+    #[arg(long, default_value_t = 1000)]
+    pub samples: usize,
+    /// Classifier-free guidance scale.
+    #[arg(long, default_value_t = 2.0)]
+    pub guidance: f64,
+    /// DDIM steps; 0 = ancestral DDPM through all T steps.
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// What `evaluate` measured, written to `<run>/evaluation.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub samples: usize,
+    pub guidance: f64,
+    pub sampler: Sampler,
+    /// Share of samples the classifier assigns to the class asked for.
+    pub class_accuracy: f64,
+    pub scores: SampleScores,
+    /// Milliseconds per sample.
+    pub ms_per_sample: f64,
+}
+
+/// Share of rows of `probabilities` (`[n, CLASSES]`, row-major) whose largest entry is at
+/// `asked[i]`.
+pub fn class_accuracy(probabilities: &[f32], asked: &[usize]) -> f64 {
+    let hits = probabilities
+        .chunks_exact(CLASSES)
+        .zip(asked)
+        .filter(|(p, c)| {
+            let best = (0..CLASSES).fold(0, |b, j| if p[j] > p[b] { j } else { b });
+            best == **c
+        })
+        .count();
+    hits as f64 / asked.len().max(1) as f64
+}
+
+/// Draws `--samples` guided samples of the run (classes in turn) and measures them against
+/// the data set the run was trained on.
+pub fn evaluate(
+    args: &EvaluateArgs,
+    selected: &SelectedDevice,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.samples >= CLASSES,
+        "--samples must be at least {CLASSES}"
+    );
+    let device = &selected.device;
+    let (config, model) = load_model(&args.run, device)?;
+    let dataset = data::run::run_dataset(&args.run);
+    let evaluator = eval::Evaluator::load(dataset, &eval::pretrained_dir(), data_dir, device)?;
+    let sampler = match args.steps {
+        0 => Sampler::Ddpm,
+        steps => Sampler::Ddim { steps },
+    };
+    let asked: Vec<usize> = (0..args.samples).map(|i| i % CLASSES).collect();
+    let schedule = config.noise_schedule();
+    let started = std::time::Instant::now();
+    let mut values = Vec::with_capacity(args.samples * data::PIXELS);
+    let mut progress = data::progress::Progress::new("sampling", args.samples as u64);
+    for (i, classes) in asked.chunks(CHUNK).enumerate() {
+        let request = Request {
+            classes: classes.to_vec(),
+            guidance: args.guidance,
+            sampler,
+            seed: data::seed::mix(args.seed, 3, i as u64),
+        };
+        values.extend(unit_values(sample(
+            &model,
+            &schedule,
+            config.model.classes,
+            &request,
+            device,
+        )));
+        progress.inc(classes.len() as u64);
+    }
+    progress.finish();
+    let ms_per_sample = started.elapsed().as_secs_f64() * 1000.0 / args.samples as f64;
+    let (_, probabilities) = evaluator.features_and_probabilities(&values);
+    let evaluation = Evaluation {
+        samples: args.samples,
+        guidance: args.guidance,
+        sampler,
+        class_accuracy: class_accuracy(&probabilities, &asked),
+        scores: evaluator.score(&values, Scale::ZeroOne),
+        ms_per_sample,
+    };
+    data::run::write_json(&args.run.join("evaluation.json"), &evaluation)?;
+    println!(
+        "{}: class accuracy {:.2}% of {} samples (guidance {}, {:?}); {}",
+        args.run.display(),
+        100.0 * evaluation.class_accuracy,
+        args.samples,
+        args.guidance,
+        sampler,
+        eval::format_scores("samples", &evaluation.scores)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_accuracy_counts_the_rows_whose_arg_max_is_the_asked_class() {
+        let mut probabilities = vec![0.0f32; 3 * CLASSES];
+        probabilities[7] = 0.9; // row 0 reads 7
+        probabilities[CLASSES + 2] = 0.6; // row 1 reads 2
+        probabilities[2 * CLASSES] = 0.5; // row 2 reads 0
+        assert_eq!(class_accuracy(&probabilities, &[7, 2, 1]), 2.0 / 3.0);
+        assert_eq!(class_accuracy(&[], &[]), 0.0);
+    }
+}

@@ -40,6 +40,12 @@ pub fn descend<M: Module>(
     learning_rate: f64,
     loss: &Tensor<1>,
 ) -> (M, Tensor<1>) {
+    // Run the forward pass before the backward one. On Burn 0.22's wgpu backend a loss
+    // still pending when `backward` is called came out wrong, and so did its gradients
+    // (the diffusion model diverged on an H200; reproduced with lavapipe, see
+    // docs/performance.md). Reading the value forces the forward pass; on flex it has
+    // already run, so the read costs nothing there.
+    let _ = loss.clone().into_scalar::<f32>();
     let grads = loss.backward();
     let norm = gradient_norm(&module, &grads);
     let grads = GradientsParams::from_grads(grads, &module);

@@ -116,9 +116,10 @@ impl data::Checkpointable for DiffusionState {
 
     fn load(self, dir: &Path) -> anyhow::Result<Self> {
         let progress: EmaProgress = data::run::read_json(&dir.join("ema.json"))?;
+        let (model, optimizer) = data::run::load_trained(dir, self.model, self.optimizer)?;
         Ok(Self {
-            model: data::run::load_module(dir, "model", self.model)?,
-            optimizer: data::run::load_optimizer(dir, "optimizer", self.optimizer)?,
+            model,
+            optimizer,
             ema: Ema {
                 model: data::run::load_module(dir, "ema", self.ema.model)?,
                 updates: progress.updates,

@@ -121,15 +121,12 @@ pub struct AutoencoderState {
 
 impl data::Checkpointable for AutoencoderState {
     fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        data::run::save_module(dir, "model", &self.model)?;
-        data::run::save_optimizer(dir, "optimizer", &self.optimizer)
+        data::run::save_trained(dir, &self.model, &self.optimizer)
     }
 
     fn load(self, dir: &Path) -> anyhow::Result<Self> {
-        Ok(Self {
-            model: data::run::load_module(dir, "model", self.model)?,
-            optimizer: data::run::load_optimizer(dir, "optimizer", self.optimizer)?,
-        })
+        let (model, optimizer) = data::run::load_trained(dir, self.model, self.optimizer)?;
+        Ok(Self { model, optimizer })
     }
 }
 

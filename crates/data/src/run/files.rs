@@ -106,6 +106,29 @@ pub fn save_optimizer(
         .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
 }
 
+/// Saves a model and its optimiser as `<dir>/model.bpk` and `<dir>/optimizer.bpk`: the
+/// checkpoint of a model trained by one optimiser.
+pub fn save_trained<M: burn::module::Module>(
+    dir: &Path,
+    model: &M,
+    optimizer: &burn::optim::ModuleOptimizer,
+) -> anyhow::Result<()> {
+    save_module(dir, "model", model)?;
+    save_optimizer(dir, "optimizer", optimizer)
+}
+
+/// Loads what [`save_trained`] saved into a fresh model and optimiser.
+pub fn load_trained<M: burn::module::Module>(
+    dir: &Path,
+    model: M,
+    optimizer: burn::optim::ModuleOptimizer,
+) -> anyhow::Result<(M, burn::optim::ModuleOptimizer)> {
+    Ok((
+        load_module(dir, "model", model)?,
+        load_optimizer(dir, "optimizer", optimizer)?,
+    ))
+}
+
 /// Loads an optimiser's state saved by [`save_optimizer`].
 pub fn load_optimizer(
     dir: &Path,

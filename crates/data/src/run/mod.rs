@@ -30,8 +30,8 @@ mod shared;
 mod tests;
 
 pub use files::{
-    load_module, load_optimizer, read_json, read_metrics, read_records, save_module,
-    save_optimizer, write_atomically, write_json,
+    load_module, load_optimizer, load_trained, read_json, read_metrics, read_records, save_module,
+    save_optimizer, save_trained, write_atomically, write_json,
 };
 pub use hooks::{EpochHook, SampleGrid, fields};
 pub use shared::{config_hash, load_latest, shared};

@@ -48,13 +48,11 @@ pub struct Evaluation {
 /// Share of rows of `probabilities` (`[n, CLASSES]`, row-major) whose largest entry is at
 /// `asked[i]`.
 pub fn class_accuracy(probabilities: &[f32], asked: &[usize]) -> f64 {
-    let hits = probabilities
-        .chunks_exact(CLASSES)
+    let predicted = eval::scores::predicted_classes(probabilities, CLASSES);
+    let hits = predicted
+        .iter()
         .zip(asked)
-        .filter(|(p, c)| {
-            let best = (0..CLASSES).fold(0, |b, j| if p[j] > p[b] { j } else { b });
-            best == **c
-        })
+        .filter(|((c, _), a)| c == *a)
         .count();
     hits as f64 / asked.len().max(1) as f64
 }

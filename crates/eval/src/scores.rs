@@ -24,19 +24,31 @@ pub struct ClassScores {
     pub inception_score: f64,
 }
 
+/// The most probable class of each row of `probabilities` (`[n, classes]`, row-major) and
+/// its probability.
+pub fn predicted_classes(probabilities: &[f32], classes: usize) -> Vec<(usize, f32)> {
+    probabilities
+        .chunks_exact(classes)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (i, &p)| {
+                    if p > best.1 { (i, p) } else { best }
+                })
+        })
+        .collect()
+}
+
 pub fn class_scores(probabilities: &[f32], classes: usize) -> ClassScores {
     assert!(classes > 0 && probabilities.len().is_multiple_of(classes));
     let n = probabilities.len() / classes;
     let mut histogram = vec![0usize; classes];
     let mut marginal = vec![0f64; classes];
     let mut confidence = 0f64;
-    for row in probabilities.chunks_exact(classes) {
-        let (argmax, max) = row
-            .iter()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (i, &p)| {
-                if p > best.1 { (i, p) } else { best }
-            });
+    for (row, (argmax, max)) in probabilities
+        .chunks_exact(classes)
+        .zip(predicted_classes(probabilities, classes))
+    {
         histogram[argmax] += 1;
         confidence += max as f64;
         for (m, &p) in marginal.iter_mut().zip(row) {

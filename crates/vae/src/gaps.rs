@@ -10,6 +10,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use data::scaffold::{descend, fixed_normal};
 
+use crate::importance::repeat_rows;
 use crate::loss::{bernoulli_log_likelihood, gaussian_kl};
 use crate::model::{Posterior, Vae};
 
@@ -38,20 +39,15 @@ pub fn elbo(
     samples: usize,
     seed: u64,
 ) -> Tensor<1> {
-    let [n, pixels] = images.dims();
+    let [n, _] = images.dims();
     let [_, latent] = posterior.mean.dims();
-    let repeat = |t: Tensor<2>, width: usize| {
-        t.unsqueeze_dim::<3>(1)
-            .expand([n, samples, width])
-            .reshape([n * samples, width])
-    };
     let eps = fixed_normal(n * samples, latent, seed, &images.device());
     let repeated = Posterior {
-        mean: repeat(posterior.mean.clone(), latent),
-        log_variance: repeat(posterior.log_variance.clone(), latent),
+        mean: repeat_rows(posterior.mean.clone(), samples),
+        log_variance: repeat_rows(posterior.log_variance.clone(), samples),
     };
     let logits = model.decode(repeated.sample(eps));
-    let log_px = bernoulli_log_likelihood(logits, repeat(images, pixels))
+    let log_px = bernoulli_log_likelihood(logits, repeat_rows(images, samples))
         .reshape([n, samples])
         .mean_dim(1)
         .squeeze_dim(1);

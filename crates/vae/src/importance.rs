@@ -42,6 +42,14 @@ impl LikelihoodEstimate {
     }
 }
 
+/// Each row of `t` `[n, width]` repeated `times` times in a row: `[n * times, width]`.
+pub fn repeat_rows(t: Tensor<2>, times: usize) -> Tensor<2> {
+    let [n, width] = t.dims();
+    t.unsqueeze_dim::<3>(1)
+        .expand([n, times, width])
+        .reshape([n * times, width])
+}
+
 /// A running log-sum-exp in f64.
 #[derive(Clone, Copy)]
 struct LogSumExp {
@@ -93,18 +101,13 @@ pub fn log_likelihoods(
         while done < k {
             let m = samples_per_pass.min(k - done);
             // Each image repeated m times, image by image: rows [i * m, (i + 1) * m).
-            let repeat = |t: Tensor<2>, width: usize| {
-                t.unsqueeze_dim::<3>(1)
-                    .expand([group, m, width])
-                    .reshape([group * m, width])
-            };
-            let mean = repeat(posterior.mean.clone(), latent);
-            let log_variance = repeat(posterior.log_variance.clone(), latent);
+            let mean = repeat_rows(posterior.mean.clone(), m);
+            let log_variance = repeat_rows(posterior.log_variance.clone(), m);
             let noise_seed = data::seed::mix(seed, (first + 1) as u64, done as u64);
             let eps = fixed_normal(group * m, latent, noise_seed, device);
             let z = mean.clone() + (log_variance.clone() * 0.5).exp() * eps;
             let log_weights =
-                bernoulli_log_likelihood(model.decode(z.clone()), repeat(x.clone(), pixels))
+                bernoulli_log_likelihood(model.decode(z.clone()), repeat_rows(x.clone(), m))
                     + log_standard_normal(z.clone())
                     - log_normal(z, mean, log_variance);
             let values = data::figure::tensor_values(log_weights);

@@ -247,8 +247,3 @@ impl<'a> Setup<'a> {
         )
     }
 }
-
-/// Parameters of a model.
-pub fn parameters(model: &Vae) -> usize {
-    model.num_params()
-}

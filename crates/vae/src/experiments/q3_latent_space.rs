@@ -11,6 +11,7 @@ use data::scatter::ScatterPlot;
 use data::{CLASSES, PIXELS};
 use eval::SampleScores;
 use eval::experiment::Question;
+use eval::scores::predicted_classes;
 use gan::latent::lerp;
 use serde_json::json;
 
@@ -96,13 +97,6 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             variances,
         });
     }
-    // The eval classifier's arg-max class of each image, with its probability.
-    let class_of = |probabilities: &[f32]| -> Vec<(usize, f32)> {
-        probabilities
-            .chunks_exact(CLASSES)
-            .map(|p| (0..CLASSES).fold((0, 0.0), |b, c| if p[c] > b.1 { (c, p[c]) } else { b }))
-            .collect()
-    };
 
     // The 2-D model: decoded Bernoulli means on a grid of prior quantiles (each tile stands
     // for an equal share of the prior's mass), z1 to the right and z2 up, as in the scatter.
@@ -116,7 +110,10 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         .collect();
     let manifold = decode(&flat.model, grid_codes, 2, device);
     let manifold_figure = ctx.grid("vae-q3-manifold.png", &manifold, SIDE, None)?;
-    let manifold_classes = class_of(&ctx.evaluator.features_and_probabilities(&manifold).1);
+    let manifold_classes = predicted_classes(
+        &ctx.evaluator.features_and_probabilities(&manifold).1,
+        CLASSES,
+    );
     let mut histogram = [0usize; CLASSES];
     for &(class, _) in &manifold_classes {
         histogram[class] += 1;
@@ -158,7 +155,8 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         .flat_map(|&(_, _, (i, j))| lerp(code(i), code(j), STEPS).concat())
         .collect();
     let paths = decode(&wide.model, path_codes, wide.latent, device);
-    let path_classes = class_of(&ctx.evaluator.features_and_probabilities(&paths).1);
+    let path_classes =
+        predicted_classes(&ctx.evaluator.features_and_probabilities(&paths).1, CLASSES);
     let (mut end_confidence, mut inner_confidence, mut inner_on_ends) = (0.0, 0.0, 0usize);
     for (f, &(class, confidence)) in path_classes.iter().enumerate() {
         let (a, b, _) = pairs[f / STEPS];

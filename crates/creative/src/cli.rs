@@ -1,4 +1,4 @@
-//! The `creative` command line: `train | sample | evaluate`. Every subcommand calls one library function.
+//! The `creative` command line: `train | sample | evaluate | ship`. Every subcommand calls one library function.
 
 use clap::{Args, Parser, Subcommand};
 use data::CommonArgs;
@@ -27,6 +27,8 @@ enum Command {
     Sample(tasks::SampleArgs),
     /// Class accuracy and eval metrics (FID, precision/recall, ...) of guided samples.
     Evaluate(crate::evaluate::EvaluateArgs),
+    /// Copy a trained run's EMA weights (half precision) and records to data/pretrained.
+    Ship(tasks::ShipArgs),
 }
 
 #[derive(Args)]
@@ -68,6 +70,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sample(args) => tasks::sample_grid(&args, &selected),
         Command::Evaluate(args) => crate::evaluate::evaluate(&args, &selected, data_dir.as_deref()),
+        Command::Ship(args) => tasks::ship(&args, &selected),
     }
 }
 

@@ -16,9 +16,9 @@ const CHUNK: usize = 500;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct EvaluateArgs {
-    /// The run folder, e.g. runs/creative/full.
+    /// The run folder, e.g. runs/creative/full (default: the shipped weights).
     #[arg(long)]
-    pub run: PathBuf,
+    pub run: Option<PathBuf>,
     /// Samples, spread evenly over the ten classes (the measure uses 10,000).
     #[arg(long, default_value_t = 1000)]
     pub samples: usize,
@@ -69,8 +69,9 @@ pub fn evaluate(
         "--samples must be at least {CLASSES}"
     );
     let device = &selected.device;
-    let (config, model) = load_model(&args.run, device)?;
-    let dataset = data::run::run_dataset(&args.run);
+    let run = crate::tasks::run_or_shipped(args.run.as_deref())?;
+    let (config, model) = load_model(&run, device)?;
+    let dataset = data::run::run_dataset(&run);
     let evaluator = eval::Evaluator::load(dataset, &eval::pretrained_dir(), data_dir, device)?;
     let sampler = match args.steps {
         0 => Sampler::Ddpm,
@@ -108,10 +109,10 @@ pub fn evaluate(
         scores: evaluator.score(&values, Scale::ZeroOne),
         ms_per_sample,
     };
-    data::run::write_json(&args.run.join("evaluation.json"), &evaluation)?;
+    data::run::write_json(&run.join("evaluation.json"), &evaluation)?;
     println!(
         "{}: class accuracy {:.2}% of {} samples (guidance {}, {:?}); {}",
-        args.run.display(),
+        run.display(),
         100.0 * evaluation.class_accuracy,
         args.samples,
         args.guidance,

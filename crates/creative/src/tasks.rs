@@ -110,11 +110,55 @@ pub fn load_model(
     Ok((config, model))
 }
 
+/// The name of the shipped run, `data/pretrained/creative/full`: the `full` preset.
+pub const SHIPPED: &str = "full";
+
+/// The run folder `run` names, or the shipped weights when it is left out.
+pub fn run_or_shipped(run: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match run {
+        Some(dir) => Ok(dir.to_owned()),
+        None => data::run::shipped("creative", SHIPPED).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no --run given and no shipped weights at {}: train a model with \
+                 `cargo run --release -p creative -- train` and pass --run runs/creative/full",
+                data::run::shipped_dir("creative", SHIPPED).display()
+            )
+        }),
+    }
+}
+
 #[derive(Clone, Debug, clap::Args)]
-pub struct SampleArgs {
-    /// The run folder, e.g. runs/creative/full.
+pub struct ShipArgs {
+    /// The trained run folder, e.g. runs/creative/full.
     #[arg(long)]
     pub run: PathBuf,
+    /// Where to (default: data/pretrained/creative/<the run's name>).
+    #[arg(long)]
+    pub to: Option<PathBuf>,
+}
+
+/// Copies the run's EMA weights (half precision), config, training log and evaluation to
+/// the repository's shipped weights.
+pub fn ship(args: &ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+    let (_, model) = load_model(&args.run, &selected.device)?;
+    let saved: serde_json::Value = data::run::read_json(&args.run.join("config.json"))?;
+    let name = saved["run_name"].as_str().unwrap_or(SHIPPED);
+    let dest = args
+        .to
+        .clone()
+        .unwrap_or_else(|| data::run::shipped_dir("creative", name));
+    data::run::ship(&args.run, &dest, &["evaluation.json"], |folder| {
+        data::run::save_module_half(folder, "ema", &model)
+    })?;
+    println!("shipped {} to {}", args.run.display(), dest.display());
+    Ok(())
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct SampleArgs {
+    /// The run folder, e.g. runs/creative/full (default: the shipped weights).
+    #[arg(long)]
+    pub run: Option<PathBuf>,
     /// A class name or index (sneaker, T-shirt, 7, ...); all ten classes, one row each, if left out.
     #[arg(long)]
     pub class: Option<String>,
@@ -129,7 +173,8 @@ pub struct SampleArgs {
     pub steps: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output PNG (default: <run>/samples.png).
+    /// Output PNG (default: <run>/samples.png, or creative-samples.png here for the
+    /// shipped weights).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -138,7 +183,8 @@ pub struct SampleArgs {
 pub fn sample_grid(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     anyhow::ensure!(args.count > 0, "--count must be positive");
     anyhow::ensure!(args.guidance >= 0.0, "--guidance must be at least 0");
-    let (config, model) = load_model(&args.run, &selected.device)?;
+    let run = run_or_shipped(args.run.as_deref())?;
+    let (config, model) = load_model(&run, &selected.device)?;
     let sampler = match args.steps {
         0 => Sampler::Ddpm,
         steps => Sampler::Ddim { steps },
@@ -176,10 +222,10 @@ pub fn sample_grid(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Resu
             args.count,
         ),
     };
-    let path = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.run.join("samples.png"));
+    let path = args.out.clone().unwrap_or_else(|| match &args.run {
+        Some(run) => run.join("samples.png"),
+        None => PathBuf::from("creative-samples.png"),
+    });
     save_png(&digit_grid(&values, cols, None), &path)?;
     println!(
         "wrote {} ({} images in {:.1} s)",

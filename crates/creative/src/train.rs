@@ -26,11 +26,15 @@ pub struct TrainConfig {
     /// T, the number of noise levels.
     #[config(default = 1000)]
     pub diffusion_steps: usize,
-    #[config(default = 128)]
+    /// 256 rather than DDPM's 128, with the learning rate doubled: a step of this small
+    /// network on a GPU is bound by kernel launches, so fewer, larger steps train faster
+    /// (wgpu on an H200: 1,900 images/s at 256 against 1,430 at 128).
+    #[config(default = 256)]
     pub batch_size: usize,
-    #[config(default = 40)]
+    /// The noise-prediction loss is flat from about epoch 17 (0.069 on the shipped run).
+    #[config(default = 20)]
     pub epochs: usize,
-    #[config(default = 2e-4)]
+    #[config(default = 4e-4)]
     pub learning_rate: f64,
     /// Probability that a training image is shown without its class.
     #[config(default = 0.1)]
@@ -50,7 +54,7 @@ pub struct TrainConfig {
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// The reference model: base width 32 (channels 32/64/64), attention at 7x7, cosine
-    /// schedule, T = 1000, batch 128, Adam 2e-4, 40 epochs.
+    /// schedule, T = 1000, batch 256, Adam 4e-4, 20 epochs (the shipped weights).
     Full,
     /// Minutes on a CPU: base width 16, 2 epochs over 4,096 images (for CI and a first look).
     Quick,

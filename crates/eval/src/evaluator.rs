@@ -29,7 +29,7 @@ pub const NEAREST_TRAIN_SAMPLES: usize = 1000;
 
 /// The folder of the shipped classifiers and reference figures.
 pub fn pretrained_dir() -> PathBuf {
-    data::locate::workspace_data_dir().join("pretrained")
+    data::run::pretrained_dir()
 }
 
 /// Every metric of one set of samples.

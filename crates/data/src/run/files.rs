@@ -82,15 +82,16 @@ pub fn save_module<M: burn::module::Module>(
         .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
 }
 
-/// Loads parameters saved by [`save_module`] into `module`.
+/// Loads parameters saved by [`save_module`] (or, in half precision, by
+/// [`super::save_module_half`]) into `module`, in `module`'s own precision.
 pub fn load_module<M: burn::module::Module>(
     dir: &Path,
     name: &str,
     module: M,
 ) -> anyhow::Result<M> {
     let path = dir.join(format!("{name}.bpk"));
-    module
-        .try_load_file(&path)
+    burn::store::ModuleRecord::load(&path)
+        .and_then(|record| module.try_load_record(record.cast_to_module_dtype()))
         .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
 }
 

@@ -26,6 +26,7 @@ use crate::progress::Progress;
 mod files;
 mod hooks;
 mod shared;
+mod ship;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +36,7 @@ pub use files::{
 };
 pub use hooks::{EpochHook, SampleGrid, fields};
 pub use shared::{config_hash, load_latest, shared};
+pub use ship::{pretrained_dir, save_module_half, ship, shipped, shipped_dir};
 
 /// The command-line flags every training binary shares.
 #[derive(Clone, Debug, clap::Args, Serialize, Deserialize)]
@@ -116,6 +118,15 @@ pub struct Run {
     pub resumed: Option<CheckpointInfo>,
 }
 
+/// A config with its top-level `epochs` removed: the one field a resumed run may change.
+fn without_epochs(config: &Value) -> Value {
+    let mut config = config.clone();
+    if let Some(fields) = config.as_object_mut() {
+        fields.remove("epochs");
+    }
+    config
+}
+
 impl Run {
     /// Opens `<runs-dir>/<model>/<name>/` for a new run, or for resuming one. A new run
     /// never silently replaces an old one: that needs `--overwrite`.
@@ -145,11 +156,27 @@ impl Run {
         let resumed = if options.resume {
             let saved: Value = read_json(&config_path)
                 .with_context(|| format!("--resume: no run to resume at {}", dir.display()))?;
-            if saved["config"] != record["config"] || saved["seed"] != record["seed"] {
+            if without_epochs(&saved["config"]) != without_epochs(&record["config"])
+                || saved["seed"] != record["seed"]
+            {
                 bail!(
                     "--resume: the run at {} was started with another config or seed; \
-                     resume it with the same flags, or start a new run with --name",
+                     resume it with the same flags (only `epochs` may change), or start a \
+                     new run with --name",
                     dir.display()
+                );
+            }
+            if saved["config"]["epochs"] != record["config"]["epochs"] {
+                // Extending (or ending early) a run whose steps do not depend on the total:
+                // the saved config must say how long the run that produced the weights was.
+                let mut updated = saved.clone();
+                updated["config"]["epochs"] = record["config"]["epochs"].clone();
+                write_json(&config_path, &updated)?;
+                eprintln!(
+                    "--resume: epochs changed from {} to {} in {}",
+                    saved["config"]["epochs"],
+                    record["config"]["epochs"],
+                    config_path.display()
                 );
             }
             latest_checkpoint(&dir)?

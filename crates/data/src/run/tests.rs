@@ -170,6 +170,31 @@ fn an_existing_run_is_never_silently_replaced() {
 }
 
 #[test]
+fn a_resumed_run_may_change_its_epochs_and_nothing_else() {
+    let selected = select_device(BackendChoice::Flex).unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let options = options_in(&runs);
+    let config = json!({"epochs": 40, "width": 32});
+    Run::start("toy", "a", &options, &config, 1, &selected).unwrap();
+    let resume = RunOptions {
+        resume: true,
+        ..options.clone()
+    };
+    let shorter = json!({"epochs": 12, "width": 32});
+    Run::start("toy", "a", &resume, &shorter, 1, &selected).unwrap();
+    let saved = read_json::<Value>(&runs.path().join("toy/a/config.json")).unwrap();
+    assert_eq!(saved["config"], shorter);
+    let wider = json!({"epochs": 12, "width": 48});
+    let err = Run::start("toy", "a", &resume, &wider, 1, &selected)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("only `epochs` may change"),
+        "{err}"
+    );
+}
+
+#[test]
 fn atomic_writes_leave_no_temporary_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a/b/summary.json");
@@ -226,4 +251,47 @@ fn hooks_add_their_fields_to_the_record_and_grids_land_in_the_run() {
             .join("toy/hooks/samples/epoch-002.png")
             .is_file()
     );
+}
+
+#[test]
+fn a_shipped_run_loads_like_a_run_with_half_precision_weights() {
+    let selected = select_device(BackendChoice::Flex).unwrap();
+    let device = &selected.autodiff();
+    let runs = tempfile::tempdir().unwrap();
+    let options = options_in(&runs);
+    let config = json!({"epochs": 2});
+    let mut run = Run::start("toy", "trained", &options, &config, 7, &selected).unwrap();
+    let trained = run
+        .train_epochs(toy(device, 1), 2, |s, i| epoch(s, i, device, None))
+        .unwrap();
+    let dir = runs.path().join("toy/trained");
+    std::fs::write(dir.join("evaluation.json"), "{}").unwrap();
+
+    let dest = runs.path().join("shipped/toy");
+    ship(&dir, &dest, &["evaluation.json", "absent.json"], |folder| {
+        save_module_half(folder, "model", &trained.model)
+    })
+    .unwrap();
+    // The same records, one checkpoint holding only the module, as a run folder.
+    assert!(dest.join("evaluation.json").is_file() && !dest.join("absent.json").exists());
+    assert_eq!(
+        std::fs::read(dir.join("metrics.jsonl")).unwrap(),
+        std::fs::read(dest.join("metrics.jsonl")).unwrap()
+    );
+    let (saved, checkpoint): (Value, _) = load_latest(&dest, "toy").unwrap();
+    assert_eq!(saved, config);
+    assert!(!checkpoint.join("optimizer.bpk").exists());
+    let mut loaded = toy(device, 99);
+    loaded.model = load_module(&checkpoint, "model", loaded.model).unwrap();
+    // Read back as float32, equal to the trained weights to half precision's 11 bits.
+    assert_eq!(loaded.model.weight.val().dtype(), burn::tensor::DType::F32);
+    let (a, b) = (weights(&trained), weights(&loaded));
+    assert_ne!(a, b, "half precision rounds these weights");
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= x.abs() / 1024.0, "{x} vs {y}");
+    }
+    // Half the bytes of the float32 checkpoint's weights.
+    let f32_bytes = std::fs::metadata(dir.join("checkpoints/epoch-2/model.bpk")).unwrap();
+    let f16_bytes = std::fs::metadata(checkpoint.join("model.bpk")).unwrap();
+    assert!(f16_bytes.len() < f32_bytes.len());
 }

@@ -1,0 +1,83 @@
+//! Shipped weights: a trained run reduced to what sampling needs, kept in the repository
+//! under `data/pretrained/<model>/<name>/` so that a fresh clone can load it in seconds.
+//!
+//! A shipped folder is itself a run folder (`config.json`, `metrics.jsonl`,
+//! `checkpoints/latest.json` and the newest checkpoint), so everything that loads a run
+//! by path ([`super::load_latest`]) loads the shipped weights the same way. Only the
+//! modules sampling needs go into its checkpoint (no optimiser state), in half precision
+//! where the measured scores do not move: every committed byte stays in the history.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::module::{Module, ModuleMapper, Param};
+use burn::tensor::{FloatDType, Tensor};
+
+use super::{latest_checkpoint, write_json};
+
+/// The repository's folder of shipped weights and reference files, `data/pretrained`.
+pub fn pretrained_dir() -> PathBuf {
+    crate::locate::workspace_data_dir().join("pretrained")
+}
+
+/// `data/pretrained/<model>/<name>`, where the shipped weights of that run live.
+pub fn shipped_dir(model: &str, name: &str) -> PathBuf {
+    pretrained_dir().join(model).join(name)
+}
+
+/// The shipped run `<model>/<name>`, if this checkout has it.
+pub fn shipped(model: &str, name: &str) -> Option<PathBuf> {
+    let dir = shipped_dir(model, name);
+    dir.join("config.json").is_file().then_some(dir)
+}
+
+/// Casts every float parameter to half precision.
+struct ToHalf;
+
+impl ModuleMapper for ToHalf {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|tensor| tensor.cast(FloatDType::F16))
+    }
+}
+
+/// Saves `module`'s parameters in half precision as `<dir>/<name>.bpk`;
+/// [`super::load_module`] reads them back into a float32 module.
+pub fn save_module_half<M: Module>(dir: &Path, name: &str, module: &M) -> anyhow::Result<()> {
+    super::save_module(dir, name, &module.clone().map(&mut ToHalf))
+}
+
+/// Copies the run in `run_dir` to `dest` as a shipped run: its records, and a checkpoint
+/// of the same epoch holding only what `save` writes into the folder it is given.
+/// `extra` names further files of the run to keep (e.g. `evaluation.json`) when present.
+/// An existing `dest` is replaced.
+pub fn ship(
+    run_dir: &Path,
+    dest: &Path,
+    extra: &[&str],
+    save: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let checkpoint = latest_checkpoint(run_dir)?.with_context(|| {
+        format!(
+            "{} has no checkpoint: train it before shipping it",
+            run_dir.display()
+        )
+    })?;
+    if dest.exists() {
+        std::fs::remove_dir_all(dest).with_context(|| format!("removing {}", dest.display()))?;
+    }
+    let checkpoints = dest.join("checkpoints");
+    let folder = checkpoints.join(&checkpoint.folder);
+    std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    for file in ["config.json", "metrics.jsonl", "summary.json"]
+        .iter()
+        .chain(extra)
+    {
+        let from = run_dir.join(file);
+        if from.is_file() {
+            std::fs::copy(&from, dest.join(file))
+                .with_context(|| format!("copying {}", from.display()))?;
+        }
+    }
+    save(&folder)?;
+    write_json(&checkpoints.join("latest.json"), &checkpoint)
+}

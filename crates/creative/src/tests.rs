@@ -153,3 +153,12 @@ fn the_shipped_weights_sample_the_asked_classes() {
     let accuracy = crate::evaluate::class_accuracy(&data::figure::tensor_values(logits), &asked);
     assert!(accuracy >= 0.8, "class accuracy {accuracy} of {n} samples");
 }
+
+/// `train --preset full` reproduces the shipped weights: its config is theirs.
+#[test]
+fn the_full_preset_is_the_config_of_the_shipped_weights() {
+    let full = crate::train::Preset::Full.config();
+    assert!(data::run::shipped_with_config("creative", crate::tasks::SHIPPED, &full).is_some());
+    let other = full.with_learning_rate(1e-3);
+    assert!(data::run::shipped_with_config("creative", crate::tasks::SHIPPED, &other).is_none());
+}

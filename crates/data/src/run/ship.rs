@@ -31,6 +31,18 @@ pub fn shipped(model: &str, name: &str) -> Option<PathBuf> {
     dir.join("config.json").is_file().then_some(dir)
 }
 
+/// The shipped run `<model>/<name>` if this checkout has it and it was trained with exactly
+/// `config`: what an experiment loads instead of training that config itself.
+pub fn shipped_with_config(
+    model: &str,
+    name: &str,
+    config: &impl serde::Serialize,
+) -> Option<PathBuf> {
+    let dir = shipped(model, name)?;
+    let saved: serde_json::Value = super::read_json(&dir.join("config.json")).ok()?;
+    (saved["config"] == serde_json::to_value(config).ok()?).then_some(dir)
+}
+
 /// Casts every float parameter to half precision.
 struct ToHalf;
 

@@ -279,6 +279,10 @@ fn a_shipped_run_loads_like_a_run_with_half_precision_weights() {
         std::fs::read(dest.join("metrics.jsonl")).unwrap()
     );
     let (saved, checkpoint): (Value, _) = load_latest(&dest, "toy").unwrap();
+    assert_eq!(
+        shipped_with_config("creative", "full", &json!({"no": "such config"})),
+        None
+    );
     assert_eq!(saved, config);
     assert!(!checkpoint.join("optimizer.bpk").exists());
     let mut loaded = toy(device, 99);

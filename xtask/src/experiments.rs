@@ -16,6 +16,7 @@ pub static FAMILIES: &[(&str, &[&dyn Experiment])] = &[
     ("dbm", dbm::experiments::REGISTRY),
     ("gan", gan::experiments::REGISTRY),
     ("vae", vae::experiments::REGISTRY),
+    ("creative", creative::experiments::REGISTRY),
 ];
 
 /// One experiment: the crate whose binary runs it, its id and the question ids it answers.

@@ -1,4 +1,4 @@
-//! The `creative` command line: `train | sample | evaluate | ship`. Every subcommand calls one library function.
+//! The `creative` command line: `train | sample | evaluate | ship | experiment`. Every subcommand calls one library function.
 
 use clap::{Args, Parser, Subcommand};
 use data::CommonArgs;
@@ -29,6 +29,13 @@ enum Command {
     Evaluate(crate::evaluate::EvaluateArgs),
     /// Copy a trained run's EMA weights (half precision) and records to data/pretrained.
     Ship(tasks::ShipArgs),
+    /// Run the experiment answering CREATIVE and write its report section.
+    Experiment {
+        /// A question id this crate answers (CREATIVE); an unknown id lists them.
+        id: String,
+        #[command(flatten)]
+        args: data::section::ExperimentArgs,
+    },
 }
 
 #[derive(Args)]
@@ -71,6 +78,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(args) => tasks::sample_grid(&args, &selected),
         Command::Evaluate(args) => crate::evaluate::evaluate(&args, &selected, data_dir.as_deref()),
         Command::Ship(args) => tasks::ship(&args, &selected),
+        Command::Experiment { id, args } => {
+            let ctx = eval::Context::new(args, selected, data_dir);
+            eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)
+        }
     }
 }
 

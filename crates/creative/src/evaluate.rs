@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::sample::{Request, Sampler, sample, unit_values};
 use crate::tasks::load_model;
+use crate::train::TrainConfig;
+use crate::unet::UNet;
+use burn::tensor::Device;
 
 /// Samples drawn per network call batch: bounds the memory of a long evaluation.
 const CHUNK: usize = 500;
@@ -58,7 +61,7 @@ pub fn class_accuracy(probabilities: &[f32], asked: &[usize]) -> f64 {
 }
 
 /// Draws `--samples` guided samples of the run (classes in turn) and measures them against
-/// the data set the run was trained on.
+/// the data set the run was trained on; writes `<run>/evaluation.json`.
 pub fn evaluate(
     args: &EvaluateArgs,
     selected: &SelectedDevice,
@@ -77,38 +80,13 @@ pub fn evaluate(
         0 => Sampler::Ddpm,
         steps => Sampler::Ddim { steps },
     };
-    let asked: Vec<usize> = (0..args.samples).map(|i| i % CLASSES).collect();
-    let schedule = config.noise_schedule();
-    let started = std::time::Instant::now();
-    let mut values = Vec::with_capacity(args.samples * data::PIXELS);
-    let mut progress = data::progress::Progress::new("sampling", args.samples as u64);
-    for (i, classes) in asked.chunks(CHUNK).enumerate() {
-        let request = Request {
-            classes: classes.to_vec(),
-            guidance: args.guidance,
-            sampler,
-            seed: data::seed::mix(args.seed, 3, i as u64),
-        };
-        values.extend(unit_values(sample(
-            &model,
-            &schedule,
-            config.model.classes,
-            &request,
-            device,
-        )));
-        progress.inc(classes.len() as u64);
-    }
-    progress.finish();
-    let ms_per_sample = started.elapsed().as_secs_f64() * 1000.0 / args.samples as f64;
-    let (_, probabilities) = evaluator.features_and_probabilities(&values);
-    let evaluation = Evaluation {
-        samples: args.samples,
-        guidance: args.guidance,
-        sampler,
-        class_accuracy: class_accuracy(&probabilities, &asked),
-        scores: evaluator.score(&values, Scale::ZeroOne),
-        ms_per_sample,
-    };
+    let evaluation = measure(
+        &model,
+        &config,
+        &evaluator,
+        (args.samples, args.guidance, sampler, args.seed),
+        device,
+    );
     data::run::write_json(&run.join("evaluation.json"), &evaluation)?;
     println!(
         "{}: class accuracy {:.2}% of {} samples (guidance {}, {:?}); {}",
@@ -120,6 +98,49 @@ pub fn evaluate(
         eval::format_scores("samples", &evaluation.scores)
     );
     Ok(())
+}
+
+/// Draws `samples` images (classes in turn) with `guidance` and `sampler` from `seed`, in
+/// chunks, and scores them with `evaluator`.
+pub fn measure(
+    model: &UNet,
+    config: &TrainConfig,
+    evaluator: &eval::Evaluator,
+    (samples, guidance, sampler, seed): (usize, f64, Sampler, u64),
+    device: &Device,
+) -> Evaluation {
+    let asked: Vec<usize> = (0..samples).map(|i| i % CLASSES).collect();
+    let schedule = config.noise_schedule();
+    let started = std::time::Instant::now();
+    let mut values = Vec::with_capacity(samples * data::PIXELS);
+    let mut progress = data::progress::Progress::new("sampling", samples as u64);
+    for (i, classes) in asked.chunks(CHUNK).enumerate() {
+        let request = Request {
+            classes: classes.to_vec(),
+            guidance,
+            sampler,
+            seed: data::seed::mix(seed, 3, i as u64),
+        };
+        values.extend(unit_values(sample(
+            model,
+            &schedule,
+            config.model.classes,
+            &request,
+            device,
+        )));
+        progress.inc(classes.len() as u64);
+    }
+    progress.finish();
+    let ms_per_sample = started.elapsed().as_secs_f64() * 1000.0 / samples.max(1) as f64;
+    let (_, probabilities) = evaluator.features_and_probabilities(&values);
+    Evaluation {
+        samples,
+        guidance,
+        sampler,
+        class_accuracy: class_accuracy(&probabilities, &asked),
+        scores: evaluator.score(&values, Scale::ZeroOne),
+        ms_per_sample,
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod diffusion;
 pub mod ema;
 pub mod evaluate;
+pub mod experiments;
 pub mod sample;
 pub mod tasks;
 pub mod train;

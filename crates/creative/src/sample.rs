@@ -40,6 +40,19 @@ pub fn sample(
     request: &Request,
     device: &Device,
 ) -> Tensor<4> {
+    sample_observed(model, schedule, null_class, request, device, |_, _| {})
+}
+
+/// [`sample`], with `observe(x_t, t)` called on the noisy images before every network
+/// call: how the denoising trajectory is recorded.
+pub fn sample_observed(
+    model: &UNet,
+    schedule: &NoiseSchedule,
+    null_class: usize,
+    request: &Request,
+    device: &Device,
+    observe: impl Fn(&Tensor<4>, usize),
+) -> Tensor<4> {
     let Request {
         classes,
         guidance,
@@ -58,6 +71,7 @@ pub fn sample(
         ids([conditional, vec![null_class as i64; n]].concat())
     };
     let predict = |x: Tensor<4>, t: usize| {
+        observe(&x, t);
         let x = if unguided {
             x
         } else {

@@ -59,6 +59,11 @@ impl ThreadPolicy {
     }
 }
 
+/// Threads of the pool this code runs in (what `--threads` set): timings depend on it.
+pub fn current() -> usize {
+    rayon::current_num_threads()
+}
+
 /// The CPUs this process may use.
 pub fn available() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -1,5 +1,5 @@
-//! The `dbm` command line: `train | evaluate | sample | filters`. Every subcommand calls
-//! one library function.
+//! The `dbm` command line: `train | evaluate | sample | filters | export | ship |
+//! experiment`. Every subcommand calls one library function.
 
 use clap::{Args, Parser, Subcommand};
 use data::CommonArgs;
@@ -10,7 +10,7 @@ use crate::train::Preset;
 #[derive(Parser)]
 #[command(
     name = "dbm",
-    about = "Deep Boltzmann Machines on MNIST: train (pre-training + joint), evaluate (AIS bound), sample, filters"
+    about = "Deep Boltzmann Machines on MNIST: train (pre-training + joint), evaluate (AIS bound), sample, filters; without --run, the shipped weights"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -32,6 +32,9 @@ enum Command {
     Filters(tasks::RunArg),
     /// Write the DBM's parameters as safetensors (for PyTorch).
     Export(tasks::ExportArgs),
+    /// Copy a trained run's DBM (half precision), persistent chains, records and AIS
+    /// evaluation to data/pretrained/dbm, with a check the shipped weights reproduce.
+    Ship(crate::ship::ShipArgs),
     /// Run the experiment answering one study question and write its report section.
     Experiment {
         /// A question id this crate answers (DBM-Q1, DBM-Q2); an unknown id lists them.
@@ -70,8 +73,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir.as_deref()),
         Command::Sample(args) => tasks::sample(&args, &selected),
-        Command::Filters(args) => tasks::filters(&args.run, &selected),
+        Command::Filters(args) => tasks::filters(args.run.as_deref(), &selected),
         Command::Export(args) => tasks::export(&args, &selected),
+        Command::Ship(args) => crate::ship::ship(&args, &selected, data_dir.as_deref()),
         Command::Experiment { id, args } => {
             let ctx = eval::Context::new(args, selected, data_dir);
             eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)
@@ -110,5 +114,27 @@ mod tests {
             })
             .expect("an unknown key is refused");
         assert!(format!("{err:#}").contains("model.hidden_1"), "{err:#}");
+    }
+
+    #[test]
+    fn the_run_is_optional_and_ship_takes_a_destination() {
+        for command in ["sample", "filters", "evaluate"] {
+            assert!(Cli::try_parse_from(["dbm", command]).is_ok(), "{command}");
+        }
+        let cli = Cli::try_parse_from(["dbm", "export", "--out", "dbm.safetensors"]).unwrap();
+        let Command::Export(args) = cli.command else {
+            panic!("not an export command")
+        };
+        assert!(args.run.is_none());
+        let cli =
+            Cli::try_parse_from(["dbm", "ship", "--run", "runs/dbm/course", "--to", "x"]).unwrap();
+        let Command::Ship(args) = cli.command else {
+            panic!("not a ship command")
+        };
+        assert_eq!(args.to.as_deref(), Some(std::path::Path::new("x")));
+        assert!(
+            Cli::try_parse_from(["dbm", "ship"]).is_err(),
+            "ship needs --run"
+        );
     }
 }

@@ -6,18 +6,24 @@
 //!   crate's CD update (doubled couplings), then [`joint`] training with mean-field and
 //!   persistent chains;
 //! - [`ais`]: `log Z` by the rbm crate's AIS, the test log-likelihood bound, exact values of
-//!   small models.
+//!   small models;
+//! - [`trained`]: a trained run loaded back, from a training checkpoint or from the shipped
+//!   weights in `data/pretrained/dbm/course`, which [`ship`] writes.
 
 pub mod ais;
 pub mod cli;
 pub mod experiments;
 pub mod joint;
 pub mod model;
+pub mod ship;
 pub mod tasks;
 pub mod train;
+pub mod trained;
 
 pub use model::{Dbm, DbmConfig};
 pub use train::{DbmTraining, Preset, TrainConfig};
 
+#[cfg(test)]
+mod ship_tests;
 #[cfg(test)]
 mod tests;

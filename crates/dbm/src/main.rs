@@ -1,4 +1,4 @@
-//! `cargo run --release -p dbm -- train | evaluate | sample | filters`.
+//! `cargo run --release -p dbm -- train | evaluate | sample | filters | export | ship`.
 
 use clap::Parser;
 

@@ -2,15 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor};
 use data::figure::{digit_grid, normalise_filters, save_png, tensor_values};
-use data::{ImageBatcher, ImageSet, SelectedDevice, Split};
+use data::{ImageSet, SelectedDevice, Split};
 use rbm::ais::{AisConfig, base_rate_bias, convergence};
 use serde_json::json;
 
 use crate::ais::{estimate_log_z, mean_log_likelihood_bound};
 use crate::model::Dbm;
 use crate::train::{DbmTraining, TrainConfig, train_epoch};
+use crate::trained::{Trained, run_or_shipped};
 
 /// Trains `config` as run `<runs>/dbm/<name>` on `--dataset` (resuming it with `--resume`).
 pub fn train(
@@ -43,55 +44,65 @@ pub fn train(
     Ok(())
 }
 
-/// A trained run: its config and the DBM of its newest checkpoint.
-pub struct Trained {
-    pub dir: PathBuf,
-    pub config: TrainConfig,
-    pub dbm: Dbm,
+/// Where a command writes its file `file`: into the run folder it was given (`figures/`
+/// for images), or, for the shipped weights (files of the repository, which a command
+/// should not change), to `dbm-<file>` in the current folder.
+fn output_path(run: Option<&Path>, file: &str) -> PathBuf {
+    match run {
+        Some(dir) if file.ends_with(".png") => dir.join("figures").join(file),
+        Some(dir) => dir.join(file),
+        None => PathBuf::from(format!("dbm-{file}")),
+    }
 }
 
-impl Trained {
-    pub fn load(dir: &Path, device: &Device) -> anyhow::Result<Self> {
-        let (config, checkpoint): (TrainConfig, _) = data::run::load_latest(dir, "DBM")?;
-        let state = data::Checkpointable::load(DbmTraining::new(&config, device), &checkpoint)?;
-        Ok(Self {
-            dir: dir.to_owned(),
-            config,
-            dbm: state.joint.dbm,
-        })
-    }
-
-    fn write_grid(&self, file: &str, values: &[f32], cols: usize) -> anyhow::Result<()> {
-        let path = self.dir.join("figures").join(file);
-        save_png(&digit_grid(values, cols, None), &path)?;
-        println!("wrote {}", path.display());
-        Ok(())
-    }
+fn write_grid(path: &Path, values: &[f32], cols: usize) -> anyhow::Result<()> {
+    save_png(&digit_grid(values, cols, None), path)?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct RunArg {
-    /// The run folder, e.g. runs/dbm/course.
+    /// The run folder, e.g. runs/dbm/course (default: the shipped weights,
+    /// data/pretrained/dbm/course).
     #[arg(long)]
-    pub run: PathBuf,
+    pub run: Option<PathBuf>,
 }
 
-/// The same options as the rbm crate's `evaluate` (AIS chains and temperatures, test images).
-pub use rbm::tasks::EvaluateArgs;
+/// The rbm crate's `evaluate` options (AIS chains and temperatures, test images), with a
+/// run that defaults to the shipped weights.
+#[derive(Clone, Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// The run folder, e.g. runs/dbm/course (default: the shipped weights; the result then
+    /// goes to dbm-ais.json here instead of <run>/ais.json).
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    #[arg(long, default_value_t = 100)]
+    pub chains: usize,
+    /// Intermediate distributions; the estimate is repeated with 4x as many to check it
+    /// has converged.
+    #[arg(long, default_value_t = 14_500)]
+    pub betas: usize,
+    /// Test images the log-likelihood is averaged over.
+    #[arg(long, default_value_t = 10_000)]
+    pub test_images: usize,
+}
 
-/// The test bound with `log Z` from AIS, its 4x check, written to `<run>/ais.json`.
+/// The test bound with `log Z` from AIS, its 4x check, written to `<run>/ais.json`
+/// (`dbm-ais.json` here for the shipped weights).
 pub fn evaluate(
     args: &EvaluateArgs,
     selected: &SelectedDevice,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
     let device = &selected.device;
-    let trained = Trained::load(&args.run, device)?;
+    let run = run_or_shipped(args.run.as_deref())?;
+    let trained = Trained::load(&run, device)?;
     let config = AisConfig::new()
         .with_chains(args.chains)
         .with_betas(args.betas)
         .with_seed(trained.config.seed);
-    let dataset = data::run::run_dataset(&args.run);
+    let dataset = data::run::run_dataset(&run);
     let train = ImageSet::load(dataset, Split::Train, data_dir)?;
     // The pixels' marginals as training presented them (the rbm crate's computation).
     let presented = rbm::TrainConfig::new(rbm::RbmConfig::new()).with_input(trained.config.input);
@@ -106,11 +117,7 @@ pub fn evaluate(
     let verdict = convergence(&short, &long);
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
     let indices: Vec<usize> = (0..args.test_images.min(test.len())).collect();
-    // Thresholded test digits: a fixed binary test set whatever the training input mode.
-    let batcher = ImageBatcher::new(data::ImageTransform {
-        binarise: data::Binarise::Threshold { threshold: 0.5 },
-        ..trained.config.transform()
-    });
+    let batcher = trained.config.test_batcher();
     let mut total = 0.0;
     for chunk in indices.chunks(1000) {
         let v = batcher.batch_indices(&test, chunk, device).images;
@@ -128,15 +135,18 @@ pub fn evaluate(
         "test_images": indices.len(),
         "log_z": long, "log_z_short": short, "convergence": verdict,
     });
-    data::run::write_json(&args.run.join("ais.json"), &summary)?;
-    println!("{summary:#}");
+    let path = output_path(args.run.as_deref(), "ais.json");
+    data::run::write_json(&path, &summary)?;
+    println!("{summary:#}\nwrote {}", path.display());
     Ok(())
 }
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct SampleArgs {
+    /// The run folder, e.g. runs/dbm/course (default: the shipped weights; the grid then
+    /// goes to dbm-samples.png here instead of <run>/figures/samples.png).
     #[arg(long)]
-    pub run: PathBuf,
+    pub run: Option<PathBuf>,
     #[arg(long, default_value_t = 20)]
     pub chains: usize,
     /// Cumulative sweep counts after which the chains' visible probabilities are drawn.
@@ -147,7 +157,7 @@ pub struct SampleArgs {
 /// Fresh chains from fair-coin first-layer states; one grid row per sweep count.
 pub fn sample(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     let device = &selected.device;
-    let trained = Trained::load(&args.run, device)?;
+    let trained = Trained::load(&run_or_shipped(args.run.as_deref())?, device)?;
     let [_, h1, _] = trained.dbm.sizes();
     let mut hidden_1 = Tensor::<2>::random([args.chains, h1], Distribution::Default, device)
         .lower_elem(0.5)
@@ -164,16 +174,18 @@ pub fn sample(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Result<()
         hidden_1 = sweep.state.hidden_1;
         done = target;
     }
-    trained.write_grid("samples.png", &values, args.chains)
+    let path = output_path(args.run.as_deref(), "samples.png");
+    write_grid(&path, &values, args.chains)
 }
 
 /// The first layer's filters (rows of `W¹`) and the second layer's projected to pixels
-/// (rows of `W² W¹`), 100 of each, each filter scaled to its own range.
-pub fn filters(run: &Path, selected: &SelectedDevice) -> anyhow::Result<()> {
-    let trained = Trained::load(run, &selected.device)?;
+/// (rows of `W² W¹`), 100 of each, each filter scaled to its own range; into
+/// `<run>/figures/` (`dbm-filters-layer-*.png` here for the shipped weights).
+pub fn filters(run: Option<&Path>, selected: &SelectedDevice) -> anyhow::Result<()> {
+    let trained = Trained::load(&run_or_shipped(run)?, &selected.device)?;
     let (first, second) = filter_images(&trained.dbm, 100);
-    trained.write_grid("filters-layer-1.png", &first, 10)?;
-    trained.write_grid("filters-layer-2.png", &second, 10)
+    write_grid(&output_path(run, "filters-layer-1.png"), &first, 10)?;
+    write_grid(&output_path(run, "filters-layer-2.png"), &second, 10)
 }
 
 /// `count` filters of each layer in pixel space, each rescaled to [0, 1].
@@ -194,9 +206,9 @@ pub fn filter_images(dbm: &Dbm, count: usize) -> (Vec<f32>, Vec<f32>) {
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct ExportArgs {
-    /// The run folder, e.g. runs/dbm/course.
+    /// The run folder, e.g. runs/dbm/course (default: the shipped weights).
     #[arg(long)]
-    pub run: PathBuf,
+    pub run: Option<PathBuf>,
     /// The file written, e.g. dbm.safetensors.
     #[arg(long)]
     pub out: PathBuf,
@@ -206,7 +218,7 @@ pub struct ExportArgs {
 /// `weights_1` `[hidden_1, visible]`, `weights_2` `[hidden_2, hidden_1]`, `visible_bias`,
 /// `hidden_1_bias`, `hidden_2_bias`.
 pub fn export(args: &ExportArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
-    let trained = Trained::load(&args.run, &selected.device)?;
+    let trained = Trained::load(&run_or_shipped(args.run.as_deref())?, &selected.device)?;
     export_safetensors(&trained.dbm, &args.out)?;
     println!("wrote {}", args.out.display());
     Ok(())

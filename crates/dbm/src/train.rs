@@ -147,6 +147,15 @@ impl TrainConfig {
         }
     }
 
+    /// Test digits thresholded at 0.5: one fixed binary test set whatever the training input
+    /// mode, for the likelihood bound (`dbm evaluate`, the experiments) and the shipped check.
+    pub fn test_batcher(&self) -> ImageBatcher {
+        ImageBatcher::new(ImageTransform {
+            binarise: data::Binarise::Threshold { threshold: 0.5 },
+            ..self.transform()
+        })
+    }
+
     fn momentum_at(&self, stage_epoch: usize) -> f64 {
         if stage_epoch < self.momentum_epochs {
             self.momentum

@@ -1,12 +1,14 @@
 //! The experiments that answer DBM-Q1 and DBM-Q2, one file per question. Both study the
 //! same DBM and an RBM trained like its bottom layer; the quick (CI) and full sizes are
-//! declared once, in [`Budget`].
+//! declared once, in [`Budget`]. The full profile's DBM is the `course` preset: where the
+//! repository ships that run (`data/pretrained/dbm/course`), it is loaded instead of trained
+//! (hours on a CPU).
 
 mod q1_filters;
 mod q2_samples;
 
 use burn::tensor::{Distribution, Tensor};
-use data::{ImageBatcher, ImageSet};
+use data::ImageSet;
 use eval::{Context, Experiment};
 use rbm::ais::{AisConfig, LogZEstimate, base_rate_bias};
 use serde_json::json;
@@ -14,6 +16,7 @@ use serde_json::json;
 use crate::ais::{estimate_log_z, mean_log_likelihood_bound};
 use crate::model::{Dbm, DbmConfig};
 use crate::train::{DbmTraining, EpochRecord, TrainConfig, train_epoch};
+use crate::trained::{SHIPPED, Trained};
 
 /// This crate's experiments, in report order.
 pub static REGISTRY: &[&dyn Experiment] = &[&q1_filters::EXPERIMENT, &q2_samples::EXPERIMENT];
@@ -56,6 +59,18 @@ impl Budget {
             }
         }
     }
+
+    /// The DBM's training config: in the full profile, that of the `course` preset (and so
+    /// of the shipped weights).
+    pub fn dbm_config(&self) -> TrainConfig {
+        let [h1, h2] = self.hidden;
+        let [bottom, top, joint] = self.epochs;
+        TrainConfig::new(DbmConfig::new().with_hidden_1(h1).with_hidden_2(h2))
+            .with_bottom_epochs(bottom)
+            .with_top_epochs(top)
+            .with_joint_epochs(joint)
+            .with_train_limit(self.train_limit)
+    }
 }
 
 /// What the DBM experiments share: the context, the budget and the data.
@@ -66,10 +81,14 @@ pub struct Setup<'a> {
     pub test: &'a ImageSet,
 }
 
-/// A trained DBM with its training log.
+/// A trained DBM with its training log: what both questions need, whether it was trained
+/// here or loaded from the shipped weights.
 pub struct TrainedDbm {
     pub config: TrainConfig,
-    pub state: DbmTraining,
+    pub dbm: Dbm,
+    /// First-layer states of the persistent chains at the end of joint training,
+    /// `[persistent_chains, hidden_1]`.
+    pub chains: Tensor<2>,
     pub records: Vec<EpochRecord>,
 }
 
@@ -92,20 +111,30 @@ impl<'a> Setup<'a> {
     }
 
     pub fn dbm_config(&self) -> TrainConfig {
-        let [h1, h2] = self.budget.hidden;
-        let [bottom, top, joint] = self.budget.epochs;
-        TrainConfig::new(DbmConfig::new().with_hidden_1(h1).with_hidden_2(h2))
-            .with_bottom_epochs(bottom)
-            .with_top_epochs(top)
-            .with_joint_epochs(joint)
-            .with_train_limit(self.budget.train_limit)
+        self.budget.dbm_config()
     }
 
-    /// The DBM of both questions, trained once as the shared run `course-<hash>` (loaded or
-    /// resumed when it exists).
+    /// The DBM of both questions: the shipped run when it was trained with this config,
+    /// otherwise trained once as the shared run `course-<hash>` (loaded or resumed when it
+    /// exists).
     pub fn dbm(&self) -> anyhow::Result<TrainedDbm> {
         let config = self.dbm_config();
         let device = self.ctx.device();
+        if let Some(dir) = data::run::shipped_with_config("dbm", SHIPPED, &config) {
+            println!(
+                "DBM: loading the shipped run {} (same config)",
+                dir.display()
+            );
+            // Seeded as a shared run is, so that what the experiment draws next repeats.
+            device.seed(config.seed);
+            let trained = Trained::load(&dir, device)?;
+            return Ok(TrainedDbm {
+                config: trained.config,
+                dbm: trained.dbm,
+                chains: trained.chains,
+                records: data::run::read_records(&dir)?,
+            });
+        }
         let train = self.train.clone().limited(config.train_limit);
         let (state, dir) = self.ctx.train_shared(
             "dbm",
@@ -121,7 +150,8 @@ impl<'a> Setup<'a> {
         let records = data::run::read_records(&dir)?;
         Ok(TrainedDbm {
             config,
-            state,
+            dbm: state.joint.dbm,
+            chains: state.joint.chains.val(),
             records,
         })
     }
@@ -168,12 +198,10 @@ impl<'a> Setup<'a> {
     /// Thresholded test digits: one fixed binary test set for both models.
     pub fn test_images(&self) -> Tensor<2> {
         let indices: Vec<usize> = (0..self.budget.test_images.min(self.test.len())).collect();
-        ImageBatcher::new(data::ImageTransform {
-            binarise: data::Binarise::Threshold { threshold: 0.5 },
-            ..self.dbm_config().transform()
-        })
-        .batch_indices(self.test, &indices, self.ctx.device())
-        .images
+        self.dbm_config()
+            .test_batcher()
+            .batch_indices(self.test, &indices, self.ctx.device())
+            .images
     }
 
     fn ais(&self) -> AisConfig {
@@ -216,5 +244,20 @@ impl<'a> Setup<'a> {
         Tensor::<2>::random([chains, units], Distribution::Default, self.ctx.device())
             .lower_elem(0.5)
             .float()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The full profile studies the `course` preset's DBM, so that it loads the shipped
+    /// weights (whose config is that preset's) instead of training for hours.
+    #[test]
+    fn the_full_profile_trains_the_course_preset() {
+        let json = |config: &TrainConfig| serde_json::to_value(config).unwrap();
+        let course = crate::train::Preset::Course.config();
+        assert_eq!(json(&Budget::new(false).dbm_config()), json(&course));
+        assert_ne!(json(&Budget::new(true).dbm_config()), json(&course));
     }
 }

@@ -98,7 +98,7 @@ fn grid(filters: &Tensor<2>) -> Vec<f32> {
 fn run(setup: &Setup) -> anyhow::Result<()> {
     let dbm = setup.dbm()?;
     let rbm = setup.rbm(&dbm.config)?;
-    let model = &dbm.state.joint.dbm;
+    let model = &dbm.dbm;
     let [_, h1, h2] = model.sizes();
     let sets = [
         (

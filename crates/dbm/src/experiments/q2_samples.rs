@@ -22,7 +22,7 @@ const SHOWN: usize = 10;
 fn run(setup: &Setup) -> anyhow::Result<()> {
     let trained = setup.dbm()?;
     let rbm = setup.rbm(&trained.config)?;
-    let dbm = &trained.state.joint.dbm;
+    let dbm = &trained.dbm;
     let [visible, h1, h2] = dbm.sizes();
     let chains = setup.budget.chains;
     let evaluator = setup.ctx.evaluator()?;
@@ -32,7 +32,7 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
 
     // The persistent chains at the end of training: one more sweep gives their visible
     // probabilities.
-    let persistent = dbm.gibbs_sweep(trained.state.joint.chains.val());
+    let persistent = dbm.gibbs_sweep(trained.chains.clone());
     let persistent_count = persistent.visible_probabilities.dims()[0];
     let (path, persistent_link) = setup.ctx.figure("dbm-q2-persistent-chains.png");
     let persistent_values = tensor_values(persistent.visible_probabilities.clone());

@@ -1,0 +1,116 @@
+//! A VAE and a GAN trained on Fashion-MNIST by the project's own crates, scored like the
+//! diffusion model's samples: what the diffusion model is measured against.
+
+use burn::module::Module;
+use data::{Binarise, Run, Scale};
+use serde::{Deserialize, Serialize};
+
+use super::Setup;
+
+/// Seed of the baselines' scored samples.
+const SAMPLE_SEED: u64 = 0xBA5E;
+
+/// One baseline: what it is, what it cost, how its samples score.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Baseline {
+    pub model: String,
+    pub epochs: usize,
+    pub train_images: usize,
+    pub train_seconds: f64,
+    pub parameters: usize,
+    pub scores: eval::SampleScores,
+    /// Grid of 64 samples, [0, 1] pixels.
+    pub grid: Vec<f32>,
+}
+
+/// The VAE: the strong MLP preset (784-512-256 / 32) on grey targets (Fashion-MNIST's grey
+/// levels carry the texture that binarising would erase), at the budget's epochs.
+pub fn vae(setup: &Setup) -> anyhow::Result<Baseline> {
+    use vae::model::Backbone;
+    let (epochs, images) = setup.budget.vae_run;
+    let config = vae::train::Preset::Strong
+        .config(Backbone::Mlp)
+        .with_binarise(Binarise::None)
+        .with_epochs(epochs)
+        .with_train_limit(images)
+        .with_test_images(0)
+        .with_eval_samples(0);
+    let selected = &setup.ctx.selected;
+    let options = setup.ctx.shared_run("vae", "fashion-strong-mlp", &config);
+    let mut run = Run::start(
+        "vae",
+        "fashion-strong-mlp",
+        &options,
+        &config,
+        config.seed,
+        selected,
+    )?;
+    let finished = run.is_finished();
+    let train = setup.train.clone().limited(config.train_limit);
+    let state = vae::epoch::train_run(&mut run, &config, &train, &setup.test, None, selected)?;
+    if !finished {
+        run.finish(serde_json::json!({}))?;
+    }
+    let records: Vec<vae::experiments::Logged> = data::run::read_records(&run.dir)?;
+    let model = state.model.valid();
+    let device = setup.ctx.device();
+    let latent = config.model.latent;
+    let n = setup.budget.sweep_samples;
+    let samples = vae::epoch::sample_means(&model, latent, n, SAMPLE_SEED, device);
+    let grid = vae::epoch::sample_means(&model, latent, 64, SAMPLE_SEED, device);
+    Ok(Baseline {
+        model: format!(
+            "VAE, MLP 784-{:?}-{latent} (strong preset, grey targets)",
+            config.model.hidden
+        ),
+        epochs,
+        train_images: train.len(),
+        train_seconds: records.iter().map(|r| r.record.train_seconds).sum(),
+        parameters: model.num_params(),
+        scores: setup.evaluator.score_tensor(samples, Scale::ZeroOne),
+        grid: data::figure::tensor_values(grid),
+    })
+}
+
+/// The GAN: the MLP players of the tuned preset, at the budget's epochs.
+pub fn gan(setup: &Setup) -> anyhow::Result<Baseline> {
+    use gan::model::Backbone;
+    let (epochs, images) = setup.budget.gan_run;
+    let config = gan::train::Preset::Tuned
+        .config(Backbone::Mlp)
+        .with_epochs(epochs)
+        .with_train_limit(images)
+        .with_eval_samples(0);
+    let selected = &setup.ctx.selected;
+    let options = setup.ctx.shared_run("gan", "fashion-tuned-mlp", &config);
+    let mut run = Run::start(
+        "gan",
+        "fashion-tuned-mlp",
+        &options,
+        &config,
+        config.seed,
+        selected,
+    )?;
+    let finished = run.is_finished();
+    let train = setup.train.clone().limited(config.train_limit);
+    let state = gan::epoch::train_run(&mut run, &config, &train, None, selected)?;
+    if !finished {
+        run.finish(serde_json::json!({}))?;
+    }
+    let records: Vec<gan::experiments::Logged> = data::run::read_records(&run.dir)?;
+    let device = setup.ctx.device();
+    let generator = &state.generator;
+    let latent = config.model.latent;
+    let n = setup.budget.sweep_samples;
+    let samples = gan::sampling::sample(generator, latent, n, SAMPLE_SEED, device);
+    let grid = gan::sampling::sample(generator, latent, 64, SAMPLE_SEED, device);
+    Ok(Baseline {
+        model: format!("GAN, MLP players (tuned preset, latent {latent})"),
+        epochs,
+        train_images: train.len(),
+        train_seconds: records.iter().map(|r| r.record.train_seconds).sum(),
+        parameters: generator.num_params(),
+        scores: gan::sampling::score_samples(&setup.evaluator, samples, &config),
+        grid: gan::sampling::unit_values(grid, config.real_scale),
+    })
+}

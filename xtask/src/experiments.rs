@@ -48,19 +48,57 @@ pub struct Outcome {
     pub ok: bool,
 }
 
-/// Runs every experiment, continuing past failures so one broken experiment does not hide
-/// the others' results.
+/// The experiments answering the question ids of `--only` (None when it is empty); an
+/// unknown id is an error listing the ids there are.
+pub fn chosen(only: &[String]) -> anyhow::Result<Option<Vec<Planned>>> {
+    if only.is_empty() {
+        return Ok(None);
+    }
+    let all = planned();
+    only.iter()
+        .map(|id| {
+            all.iter()
+                .find(|p| {
+                    p.id.eq_ignore_ascii_case(id)
+                        || p.answers.iter().any(|a| a.eq_ignore_ascii_case(id))
+                })
+                .copied()
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--only {id}: no experiment answers it; the experiments: {}",
+                        all.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")
+                    )
+                })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// Runs every experiment (or the `only` ones), continuing past failures so one broken
+/// experiment does not hide the others' results.
 pub fn run_all(
     plan: &BuildPlan,
     quick: bool,
     reports: &Path,
     data_dir: Option<&Path>,
+    only: Option<&[Planned]>,
 ) -> Vec<Outcome> {
-    // Results of earlier runs must not pass for this run's.
-    for folder in ["sections", "numbers", "families"] {
-        let _ = std::fs::remove_dir_all(reports.join(folder));
+    // Results of earlier runs must not pass for this run's: all of them go, or, with
+    // `--only`, the sections the chosen experiments are about to rewrite.
+    match only {
+        None => {
+            for folder in ["sections", "numbers", "families"] {
+                let _ = std::fs::remove_dir_all(reports.join(folder));
+            }
+        }
+        Some(chosen) => {
+            for id in chosen.iter().flat_map(|p| p.answers.iter()) {
+                let _ = std::fs::remove_file(reports.join("sections").join(format!("{id}.md")));
+                let _ = std::fs::remove_file(reports.join("numbers").join(format!("{id}.json")));
+            }
+        }
     }
-    planned()
+    only.map_or_else(planned, <[Planned]>::to_vec)
         .into_iter()
         .map(|Planned { krate, id, .. }| {
             eprintln!("== experiment {id} ({krate})");
@@ -100,6 +138,20 @@ pub fn run_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_picks_experiments_by_id_or_answer_and_refuses_unknown_ones() {
+        let picked = chosen(&["dbm-q2".into(), "CREATIVE".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            picked.iter().map(|p| p.id).collect::<Vec<_>>(),
+            ["DBM-Q2", "CREATIVE"]
+        );
+        assert!(chosen(&[]).unwrap().is_none());
+        let err = chosen(&["RBM-Q99".into()]).unwrap_err();
+        assert!(err.to_string().contains("RBM-Q1"), "{err}");
+    }
 
     #[test]
     fn every_registered_answer_is_a_question_of_the_assignment_and_answered_once() {

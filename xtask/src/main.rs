@@ -56,6 +56,10 @@ enum Command {
         /// Where the report and its figures go.
         #[arg(long, default_value = "reports")]
         reports_dir: PathBuf,
+        /// Run only the experiment answering this question (repeatable, e.g. `--only
+        /// DBM-Q1`); the other sections stay as an earlier run wrote them.
+        #[arg(long)]
+        only: Vec<String>,
     },
     /// Show where each data set was found, its counts per label and checksums.
     DataInfo {
@@ -146,7 +150,8 @@ fn main() {
             backend,
             data_dir,
             reports_dir,
-        } => all(quick, backend, data_dir.as_deref(), &reports_dir),
+            only,
+        } => all(quick, backend, data_dir.as_deref(), &reports_dir, &only),
         Command::DataInfo { data_dir } => data_tasks::data_info(data_dir.as_deref()),
         Command::FetchData { set, dest, mirror } => data_tasks::fetch_data(set, dest, mirror),
         Command::Bench {
@@ -207,6 +212,7 @@ fn all(
     backend: BackendChoice,
     data_dir: Option<&Path>,
     reports: &Path,
+    only: &[String],
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let plan = gpu::plan(backend, &gpu::GpuProbe::system());
@@ -244,7 +250,8 @@ fn all(
     save_png(&grid, &grid_path)?;
     eprintln!("wrote {}", grid_path.display());
 
-    let outcomes = experiments::run_all(&plan, quick, reports, data_dir);
+    let plan_only = experiments::chosen(only)?;
+    let outcomes = experiments::run_all(&plan, quick, reports, data_dir, plan_only.as_deref());
     let mut answers: BTreeMap<String, report::Answer> = questions::all()
         .into_iter()
         .filter_map(|q| {
@@ -264,8 +271,15 @@ fn all(
         })
         .collect();
 
+    let profile = if quick { "quick" } else { "full" };
     let preamble = report::Preamble {
-        mode: if quick { "quick".into() } else { "full".into() },
+        mode: match &plan_only {
+            None => profile.into(),
+            Some(chosen) => format!(
+                "{profile} for {}; the other sections as an earlier run wrote them",
+                chosen.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")
+            ),
+        },
         backend: plan.reason.clone(),
         data: [
             data_lines,

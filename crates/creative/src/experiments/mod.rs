@@ -33,8 +33,10 @@ pub struct Budget {
     pub eval_samples: usize,
     /// Samples per setting of the guidance and sampler sweeps and of the baselines.
     pub sweep_samples: usize,
-    /// DDIM steps of the headline evaluation and the guidance sweep.
+    /// DDIM steps of the headline evaluation.
     pub ddim_steps: usize,
+    /// DDIM steps of the guidance sweep and the schedules' short runs.
+    pub sweep_ddim_steps: usize,
     pub guidance_scales: Vec<f64>,
     pub ddim_step_counts: Vec<usize>,
     /// Samples drawn by ancestral DDPM through all T steps (0: left out).
@@ -57,6 +59,7 @@ impl Budget {
                 eval_samples: 200,
                 sweep_samples: 100,
                 ddim_steps: 10,
+                sweep_ddim_steps: 10,
                 guidance_scales: vec![1.0, 2.0, 4.0],
                 ddim_step_counts: vec![5, 10],
                 ddpm_samples: 0,
@@ -70,11 +73,14 @@ impl Budget {
             Self {
                 quick,
                 eval_samples: 10_000,
-                sweep_samples: 1_000,
+                // Sweeps at 500 samples keep the full section near half an hour on two
+                // cores; each table gives the real-data floor at the same count.
+                sweep_samples: 500,
                 ddim_steps: 50,
+                sweep_ddim_steps: 25,
                 guidance_scales: vec![0.0, 1.0, 2.0, 3.0, 5.0],
                 ddim_step_counts: vec![10, 25, 50, 100],
-                ddpm_samples: 200,
+                ddpm_samples: 50,
                 widths: vec![16, 32, 48],
                 timed_steps: 3,
                 schedule_runs: (16, 3, 20_000),

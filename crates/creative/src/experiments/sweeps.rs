@@ -100,7 +100,7 @@ pub fn schedules(setup: &Setup) -> anyhow::Result<Vec<ScheduleRun>> {
                 setup.budget.sweep_samples,
                 2.0,
                 Sampler::Ddim {
-                    steps: setup.budget.ddim_steps,
+                    steps: setup.budget.sweep_ddim_steps,
                 },
             )?;
             Ok(ScheduleRun {
@@ -118,7 +118,7 @@ pub fn schedules(setup: &Setup) -> anyhow::Result<Vec<ScheduleRun>> {
 /// The model's samples at every guidance scale of the budget.
 pub fn guidance(setup: &Setup, model: &Model) -> anyhow::Result<Vec<Evaluation>> {
     let sampler = Sampler::Ddim {
-        steps: setup.budget.ddim_steps,
+        steps: setup.budget.sweep_ddim_steps,
     };
     setup
         .budget

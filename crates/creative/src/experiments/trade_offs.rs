@@ -50,7 +50,7 @@ pub fn guidance_table(
          | guidance | class accuracy | FID | precision | recall | coverage |\n\
          |---:|---:|---:|---:|---:|---:|\n",
         setup.budget.sweep_samples,
-        setup.budget.ddim_steps,
+        setup.budget.sweep_ddim_steps,
         floor.fid,
         floor.precision_recall.recall
     );

@@ -160,15 +160,6 @@ fn a_checkpoint_with_neither_kind_of_weights_names_both_files() {
 /// preset's run, which the experiments' full profile loads instead of training.
 #[test]
 fn the_shipped_weights_reproduce_their_checks() {
-    let dir = data::run::shipped_dir("dbm", SHIPPED);
-    if !dir.exists() {
-        // TODO: make this test unconditional once data/pretrained/dbm/course is committed.
-        eprintln!(
-            "note: skipped: no shipped DBM at {} yet (ship one with `dbm ship --run runs/dbm/course`)",
-            dir.display()
-        );
-        return;
-    }
     let device = Device::flex();
     let run = run_or_shipped(None).unwrap();
     let shipped = Trained::load(&run, &device).unwrap();
@@ -187,4 +178,10 @@ fn the_shipped_weights_reproduce_their_checks() {
     );
     let course = Preset::Course.config();
     assert!(data::run::shipped_with_config("dbm", SHIPPED, &course).is_some());
+    // With the shipped AIS estimate of log Z, these digits' bound is a log-likelihood in
+    // the range of MNIST models (the 10,000 test digits average −69.0 nats).
+    let ais: serde_json::Value = data::run::read_json(&run.join("ais.json")).unwrap();
+    let log_z = ais["log_z"]["log_z"].as_f64().unwrap();
+    let bound = a - log_z;
+    assert!((-100.0..-55.0).contains(&bound), "bound {bound} nats");
 }

@@ -28,7 +28,7 @@ enum Command {
     /// Class accuracy and eval metrics (FID, precision/recall, ...) of guided samples.
     Evaluate(crate::evaluate::EvaluateArgs),
     /// Copy a trained run's EMA weights (half precision) and records to data/pretrained.
-    Ship(tasks::ShipArgs),
+    Ship(data::run::ShipArgs),
     /// Run the experiment answering CREATIVE and write its report section.
     Experiment {
         /// A question id this crate answers (CREATIVE); an unknown id lists them.

@@ -127,26 +127,11 @@ pub fn run_or_shipped(run: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
 }
 
-#[derive(Clone, Debug, clap::Args)]
-pub struct ShipArgs {
-    /// The trained run folder, e.g. runs/creative/full.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// Where to (default: data/pretrained/creative/<the run's name>).
-    #[arg(long)]
-    pub to: Option<PathBuf>,
-}
-
 /// Copies the run's EMA weights (half precision), config, training log and evaluation to
 /// the repository's shipped weights.
-pub fn ship(args: &ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     let (_, model) = load_model(&args.run, &selected.device)?;
-    let saved: serde_json::Value = data::run::read_json(&args.run.join("config.json"))?;
-    let name = saved["run_name"].as_str().unwrap_or(SHIPPED);
-    let dest = args
-        .to
-        .clone()
-        .unwrap_or_else(|| data::run::shipped_dir("creative", name));
+    let dest = args.destination("creative")?;
     data::run::ship(&args.run, &dest, &["evaluation.json"], |folder| {
         data::run::save_module_half(folder, "ema", &model)
     })?;

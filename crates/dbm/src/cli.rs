@@ -34,7 +34,7 @@ enum Command {
     Export(tasks::ExportArgs),
     /// Copy a trained run's DBM (half precision), persistent chains, records and AIS
     /// evaluation to data/pretrained/dbm, with a check the shipped weights reproduce.
-    Ship(crate::ship::ShipArgs),
+    Ship(data::run::ShipArgs),
     /// Run the experiment answering one study question and write its report section.
     Experiment {
         /// A question id this crate answers (DBM-Q1, DBM-Q2); an unknown id lists them.

@@ -9,7 +9,7 @@
 //! give deterministically, so that a test can tell the files in the repository still load
 //! into the same model.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::tensor::Device;
 use data::{DataSetName, ImageSet, SelectedDevice, Split};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::ais::mean_log_likelihood_bound;
 use crate::model::Dbm;
 use crate::train::TrainConfig;
-use crate::trained::{SHIPPED, Trained, save_shipped};
+use crate::trained::{Trained, save_shipped};
 
 /// Test digits the shipped check averages over.
 pub const CHECK_DIGITS: usize = 100;
@@ -54,29 +54,14 @@ pub fn checks(dbm: &Dbm, config: &TrainConfig, test: &ImageSet, device: &Device)
     }
 }
 
-#[derive(Clone, Debug, clap::Args)]
-pub struct ShipArgs {
-    /// The trained run folder, e.g. runs/dbm/course.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// Where to (default: data/pretrained/dbm/<the run's name>).
-    #[arg(long)]
-    pub to: Option<PathBuf>,
-}
-
 /// Ships the run `--run` to `--to` (default: the repository's shipped weights), with the
 /// check computed on its data set's test split.
 pub fn ship(
-    args: &ShipArgs,
+    args: &data::run::ShipArgs,
     selected: &SelectedDevice,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let saved: serde_json::Value = data::run::read_json(&args.run.join("config.json"))?;
-    let name = saved["run_name"].as_str().unwrap_or(SHIPPED);
-    let dest = args
-        .to
-        .clone()
-        .unwrap_or_else(|| data::run::shipped_dir("dbm", name));
+    let dest = args.destination("dbm")?;
     let test = ImageSet::load(data::run::run_dataset(&args.run), Split::Test, data_dir)?;
     if !args.run.join("summary.json").is_file() {
         println!(

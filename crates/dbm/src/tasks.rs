@@ -77,15 +77,8 @@ pub struct EvaluateArgs {
     /// goes to dbm-ais.json here instead of <run>/ais.json).
     #[arg(long)]
     pub run: Option<PathBuf>,
-    #[arg(long, default_value_t = 100)]
-    pub chains: usize,
-    /// Intermediate distributions; the estimate is repeated with 4x as many to check it
-    /// has converged.
-    #[arg(long, default_value_t = 14_500)]
-    pub betas: usize,
-    /// Test images the log-likelihood is averaged over.
-    #[arg(long, default_value_t = 10_000)]
-    pub test_images: usize,
+    #[command(flatten)]
+    pub ais: rbm::tasks::AisArgs,
 }
 
 /// The test bound with `log Z` from AIS, its 4x check, written to `<run>/ais.json`
@@ -99,8 +92,8 @@ pub fn evaluate(
     let run = run_or_shipped(args.run.as_deref())?;
     let trained = Trained::load(&run, device)?;
     let config = AisConfig::new()
-        .with_chains(args.chains)
-        .with_betas(args.betas)
+        .with_chains(args.ais.chains)
+        .with_betas(args.ais.betas)
         .with_seed(trained.config.seed);
     let dataset = data::run::run_dataset(&run);
     let train = ImageSet::load(dataset, Split::Train, data_dir)?;
@@ -111,12 +104,12 @@ pub fn evaluate(
     let long = estimate_log_z(
         &trained.dbm,
         &base,
-        &config.clone().with_betas(args.betas * 4),
+        &config.clone().with_betas(args.ais.betas * 4),
         device,
     );
     let verdict = convergence(&short, &long);
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
-    let indices: Vec<usize> = (0..args.test_images.min(test.len())).collect();
+    let indices: Vec<usize> = (0..args.ais.test_images.min(test.len())).collect();
     let batcher = trained.config.test_batcher();
     let mut total = 0.0;
     for chunk in indices.chunks(1000) {

@@ -92,6 +92,14 @@ pub struct EvaluateArgs {
     /// The run folder, e.g. runs/rbm/course.
     #[arg(long)]
     pub run: PathBuf,
+    #[command(flatten)]
+    pub ais: AisArgs,
+}
+
+/// How the likelihood is estimated: AIS chains and temperatures, test images (the rbm and
+/// dbm crates' `evaluate` share them).
+#[derive(Clone, Debug, clap::Args)]
+pub struct AisArgs {
     #[arg(long, default_value_t = 100)]
     pub chains: usize,
     /// Intermediate distributions; the estimate is repeated with 4x as many to check it
@@ -116,7 +124,7 @@ pub fn evaluate(
     let train = trained.set(Split::Train, data_dir)?;
     let test_v = trained.images(
         &trained.set(Split::Test, data_dir)?,
-        args.test_images,
+        args.ais.test_images,
         device,
     );
     let base = base_rate_bias(&config.pixel_means(&train), train.len());
@@ -124,16 +132,16 @@ pub fn evaluate(
     let mut estimates = Vec::new();
     for factor in [1, 4] {
         let ais = AisConfig::new()
-            .with_chains(args.chains)
-            .with_betas(args.betas * factor)
+            .with_chains(args.ais.chains)
+            .with_betas(args.ais.betas * factor)
             .with_seed(config.seed);
         let started = std::time::Instant::now();
         let estimate = estimate_log_z(rbm, &base, &ais, device);
         let ll = mean_log_likelihood(rbm, test_v.clone(), estimate.log_z);
         println!(
             "AIS {} chains x {} temperatures: log Z = {:.2} (+3se {:.2}, -3se {}), ESS {:.1}; test log-likelihood {:.2} nats ({:.0} s)",
-            args.chains,
-            args.betas * factor,
+            args.ais.chains,
+            args.ais.betas * factor,
             estimate.log_z,
             estimate.log_z_high,
             estimate

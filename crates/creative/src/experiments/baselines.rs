@@ -23,6 +23,25 @@ pub struct Baseline {
     pub grid: Vec<f32>,
 }
 
+/// Trains (or reloads, or resumes) another crate's shared run `<model>/<name>` of
+/// `config` with `train`; returns the trained state and the run's folder.
+fn trained<C: Serialize, S>(
+    setup: &Setup,
+    model: &str,
+    name: &str,
+    (config, seed): (&C, u64),
+    train: impl FnOnce(&mut Run) -> anyhow::Result<S>,
+) -> anyhow::Result<(S, std::path::PathBuf)> {
+    let options = setup.ctx.shared_run(model, name, config);
+    let mut run = Run::start(model, name, &options, config, seed, &setup.ctx.selected)?;
+    let finished = run.is_finished();
+    let state = train(&mut run)?;
+    if !finished {
+        run.finish(serde_json::json!({}))?;
+    }
+    Ok((state, run.dir))
+}
+
 /// The VAE: the strong MLP preset (784-512-256 / 32) on grey targets (Fashion-MNIST's grey
 /// levels carry the texture that binarising would erase), at the budget's epochs.
 pub fn vae(setup: &Setup) -> anyhow::Result<Baseline> {
@@ -36,22 +55,15 @@ pub fn vae(setup: &Setup) -> anyhow::Result<Baseline> {
         .with_test_images(0)
         .with_eval_samples(0);
     let selected = &setup.ctx.selected;
-    let options = setup.ctx.shared_run("vae", "fashion-strong-mlp", &config);
-    let mut run = Run::start(
+    let train = setup.train.clone().limited(config.train_limit);
+    let (state, dir) = trained(
+        setup,
         "vae",
         "fashion-strong-mlp",
-        &options,
-        &config,
-        config.seed,
-        selected,
+        (&config, config.seed),
+        |run| vae::epoch::train_run(run, &config, &train, &setup.test, None, selected),
     )?;
-    let finished = run.is_finished();
-    let train = setup.train.clone().limited(config.train_limit);
-    let state = vae::epoch::train_run(&mut run, &config, &train, &setup.test, None, selected)?;
-    if !finished {
-        run.finish(serde_json::json!({}))?;
-    }
-    let records: Vec<vae::experiments::Logged> = data::run::read_records(&run.dir)?;
+    let records: Vec<vae::experiments::Logged> = data::run::read_records(&dir)?;
     let model = state.model.valid();
     let device = setup.ctx.device();
     let latent = config.model.latent;
@@ -82,22 +94,15 @@ pub fn gan(setup: &Setup) -> anyhow::Result<Baseline> {
         .with_train_limit(images)
         .with_eval_samples(0);
     let selected = &setup.ctx.selected;
-    let options = setup.ctx.shared_run("gan", "fashion-tuned-mlp", &config);
-    let mut run = Run::start(
+    let train = setup.train.clone().limited(config.train_limit);
+    let (state, dir) = trained(
+        setup,
         "gan",
         "fashion-tuned-mlp",
-        &options,
-        &config,
-        config.seed,
-        selected,
+        (&config, config.seed),
+        |run| gan::epoch::train_run(run, &config, &train, None, selected),
     )?;
-    let finished = run.is_finished();
-    let train = setup.train.clone().limited(config.train_limit);
-    let state = gan::epoch::train_run(&mut run, &config, &train, None, selected)?;
-    if !finished {
-        run.finish(serde_json::json!({}))?;
-    }
-    let records: Vec<gan::experiments::Logged> = data::run::read_records(&run.dir)?;
+    let records: Vec<gan::experiments::Logged> = data::run::read_records(&dir)?;
     let device = setup.ctx.device();
     let generator = &state.generator;
     let latent = config.model.latent;

@@ -43,6 +43,31 @@ pub fn shipped_with_config(
     (saved["config"] == serde_json::to_value(config).ok()?).then_some(dir)
 }
 
+/// The flags of every model's `ship` command.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ShipArgs {
+    /// The trained run folder, e.g. runs/<model>/<name>.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Where to (default: data/pretrained/<model>/<the run's name>).
+    #[arg(long)]
+    pub to: Option<PathBuf>,
+}
+
+impl ShipArgs {
+    /// `--to`, or the shipped folder of `model` named after the run.
+    pub fn destination(&self, model: &str) -> anyhow::Result<PathBuf> {
+        if let Some(to) = &self.to {
+            return Ok(to.clone());
+        }
+        let saved: serde_json::Value = super::read_json(&self.run.join("config.json"))?;
+        let name = saved["run_name"]
+            .as_str()
+            .with_context(|| format!("{}: config.json names no run", self.run.display()))?;
+        Ok(shipped_dir(model, name))
+    }
+}
+
 /// Casts every float parameter to half precision.
 struct ToHalf;
 

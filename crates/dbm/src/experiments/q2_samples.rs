@@ -142,8 +142,11 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
          **DBM, its {persistent_count} persistent training chains** (one more sweep)\n\n![dbm persistent chains]({persistent_link})\n\n\
          By FID the DBM's samples are {} than the RBM's ({:.1} against {:.1}), and its test \
          log-likelihood bound is {} than the RBM's log-likelihood ({dbm_ll:.2} against \
-         {rbm_ll:.2} nats; the DBM's figure is a lower bound: its true value is at least \
-         this).{} The second layer is what can make the difference: in an RBM every pixel \
+         {rbm_ll:.2} nats; the DBM's figure is a lower bound on its log-likelihood only for \
+         the exact log Z: AIS tends to underestimate log Z, which makes both figures \
+         optimistic, and the test digits here are thresholded, not the stochastically \
+         binarised ones published likelihoods use, so neither compares with those).{} The \
+         second layer is what can make the difference: in an RBM every pixel \
          dependency has to go through one layer of independent hidden units, while a DBM's top \
          layer models the correlations between first-layer features — which strokes go \
          together into a digit — so its chains are pulled towards whole digits instead of \

@@ -8,17 +8,19 @@ use super::{Setup, baselines, sampler_label};
 use crate::evaluate::Evaluation;
 use crate::sample::Sampler;
 
-/// One table row of sample scores.
+/// One table row of sample scores; `class_accuracy` is None for the real training images,
+/// whose class accuracy is not asked for and whose nearest training image is themselves.
 pub fn scores_row(label: &str, class_accuracy: Option<f64>, s: &SampleScores) -> String {
+    let nearest =
+        class_accuracy.map_or("–".to_owned(), |_| format!("{:.2}", s.nearest_train_mean));
     format!(
-        "| {label} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} |\n",
+        "| {label} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {nearest} |\n",
         class_accuracy.map_or("–".to_owned(), |a| format!("{:.1}%", 100.0 * a)),
         s.fid,
         s.precision_recall.precision,
         s.precision_recall.recall,
         s.density_coverage.density,
         s.density_coverage.coverage,
-        s.nearest_train_mean
     )
 }
 

@@ -30,12 +30,7 @@ enum Command {
     /// Copy a trained run's EMA weights (half precision) and records to data/pretrained.
     Ship(data::run::ShipArgs),
     /// Run the experiment answering CREATIVE and write its report section.
-    Experiment {
-        /// A question id this crate answers (CREATIVE); an unknown id lists them.
-        id: String,
-        #[command(flatten)]
-        args: data::section::ExperimentArgs,
-    },
+    Experiment(eval::experiment::ExperimentCommand),
 }
 
 #[derive(Args)]
@@ -78,9 +73,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(args) => tasks::sample_grid(&args, &selected),
         Command::Evaluate(args) => crate::evaluate::evaluate(&args, &selected, data_dir.as_deref()),
         Command::Ship(args) => tasks::ship(&args, &selected),
-        Command::Experiment { id, args } => {
-            let ctx = eval::Context::new(args, selected, data_dir);
-            eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)
+        Command::Experiment(command) => {
+            command.run(crate::experiments::REGISTRY, selected, data_dir)
         }
     }
 }

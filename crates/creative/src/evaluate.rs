@@ -8,7 +8,7 @@ use data::{CLASSES, Scale, SelectedDevice};
 use eval::SampleScores;
 use serde::{Deserialize, Serialize};
 
-use crate::sample::{Request, Sampler, sample, unit_values};
+use crate::sample::{Request, Sampler, SamplingArgs, sample, unit_values};
 use crate::tasks::load_model;
 use crate::train::TrainConfig;
 use crate::unet::UNet;
@@ -25,14 +25,8 @@ pub struct EvaluateArgs {
     /// Samples, spread evenly over the ten classes (the measure uses 10,000).
     #[arg(long, default_value_t = 1000)]
     pub samples: usize,
-    /// Classifier-free guidance scale.
-    #[arg(long, default_value_t = 2.0)]
-    pub guidance: f64,
-    /// DDIM steps; 0 = ancestral DDPM through all T steps.
-    #[arg(long, default_value_t = 50)]
-    pub steps: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 }
 
 /// What `evaluate` measured, written to `<run>/evaluation.json`.
@@ -61,7 +55,8 @@ pub fn class_accuracy(probabilities: &[f32], asked: &[usize]) -> f64 {
 }
 
 /// Draws `--samples` guided samples of the run (classes in turn) and measures them against
-/// the data set the run was trained on; writes `<run>/evaluation.json`.
+/// the data set the run was trained on; writes `<run>/evaluation.json` (for the shipped
+/// weights, `creative-evaluation.json` here).
 pub fn evaluate(
     args: &EvaluateArgs,
     selected: &SelectedDevice,
@@ -76,26 +71,30 @@ pub fn evaluate(
     let (config, model) = load_model(&run, device)?;
     let dataset = data::run::run_dataset(&run);
     let evaluator = eval::Evaluator::load(dataset, &eval::pretrained_dir(), data_dir, device)?;
-    let sampler = match args.steps {
-        0 => Sampler::Ddpm,
-        steps => Sampler::Ddim { steps },
-    };
+    let sampler = args.sampling.sampler()?;
     let evaluation = measure(
         &model,
         &config,
         &evaluator,
-        (args.samples, args.guidance, sampler, args.seed),
+        (
+            args.samples,
+            args.sampling.guidance,
+            sampler,
+            args.sampling.seed,
+        ),
         device,
     );
-    data::run::write_json(&run.join("evaluation.json"), &evaluation)?;
+    let path = data::run::output_path("creative", args.run.as_deref(), "evaluation.json");
+    data::run::write_json(&path, &evaluation)?;
     println!(
-        "{}: class accuracy {:.2}% of {} samples (guidance {}, {:?}); {}",
+        "{}: class accuracy {:.2}% of {} samples (guidance {}, {:?}); {}\nwrote {}",
         run.display(),
         100.0 * evaluation.class_accuracy,
         args.samples,
-        args.guidance,
+        args.sampling.guidance,
         sampler,
-        eval::format_scores("samples", &evaluation.scores)
+        eval::format_scores("samples", &evaluation.scores),
+        path.display()
     );
     Ok(())
 }

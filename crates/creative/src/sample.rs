@@ -18,6 +18,30 @@ pub enum Sampler {
     Ddim { steps: usize },
 }
 
+/// How `sample` and `evaluate` draw: `--guidance`, `--steps`, `--seed`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SamplingArgs {
+    /// Classifier-free guidance scale (1 = the conditional model alone, 0 = unconditional).
+    #[arg(long, default_value_t = 2.0)]
+    pub guidance: f64,
+    /// DDIM steps; 0 = ancestral DDPM through all T steps.
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl SamplingArgs {
+    /// The sampler `--steps` names (DDIM, or DDPM for 0), after checking `--guidance`.
+    pub fn sampler(&self) -> anyhow::Result<Sampler> {
+        anyhow::ensure!(self.guidance >= 0.0, "--guidance must be at least 0");
+        Ok(match self.steps {
+            0 => Sampler::Ddpm,
+            steps => Sampler::Ddim { steps },
+        })
+    }
+}
+
 /// What to draw.
 #[derive(Clone, Debug)]
 pub struct Request {

@@ -6,7 +6,7 @@ use data::figure::{digit_grid, save_png};
 use data::{ImageSet, SelectedDevice, Split};
 use serde_json::json;
 
-use crate::sample::{Request, Sampler, class_index, sample, unit_values};
+use crate::sample::{Request, Sampler, SamplingArgs, class_index, sample, unit_values};
 use crate::train::{DiffusionState, TrainConfig};
 use crate::unet::UNet;
 
@@ -150,16 +150,10 @@ pub struct SampleArgs {
     /// Images (of the class, or per class).
     #[arg(long, default_value_t = 8)]
     pub count: usize,
-    /// Classifier-free guidance scale (1 = the conditional model alone).
-    #[arg(long, default_value_t = 2.0)]
-    pub guidance: f64,
-    /// DDIM steps; 0 = ancestral DDPM through all T steps.
-    #[arg(long, default_value_t = 50)]
-    pub steps: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Output PNG (default: <run>/samples.png, or creative-samples.png here for the
-    /// shipped weights).
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Output PNG (default: <run>/figures/samples.png, or creative-samples.png here for
+    /// the shipped weights).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -167,22 +161,18 @@ pub struct SampleArgs {
 /// Writes a grid of samples of one class or of every class.
 pub fn sample_grid(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     anyhow::ensure!(args.count > 0, "--count must be positive");
-    anyhow::ensure!(args.guidance >= 0.0, "--guidance must be at least 0");
     let run = run_or_shipped(args.run.as_deref())?;
     let (config, model) = load_model(&run, &selected.device)?;
-    let sampler = match args.steps {
-        0 => Sampler::Ddpm,
-        steps => Sampler::Ddim { steps },
-    };
+    let sampler = args.sampling.sampler()?;
     let started = std::time::Instant::now();
     let (values, cols) = match &args.class {
         Some(name) => {
             let class = class_index(name)?;
             let request = Request {
                 classes: vec![class; args.count],
-                guidance: args.guidance,
+                guidance: args.sampling.guidance,
                 sampler,
-                seed: args.seed,
+                seed: args.sampling.seed,
             };
             let images = sample(
                 &model,
@@ -201,16 +191,16 @@ pub fn sample_grid(args: &SampleArgs, selected: &SelectedDevice) -> anyhow::Resu
                 &model,
                 &config,
                 args.count,
-                (args.guidance, sampler, args.seed),
+                (args.sampling.guidance, sampler, args.sampling.seed),
                 &selected.device,
             ),
             args.count,
         ),
     };
-    let path = args.out.clone().unwrap_or_else(|| match &args.run {
-        Some(run) => run.join("samples.png"),
-        None => PathBuf::from("creative-samples.png"),
-    });
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| data::run::output_path("creative", args.run.as_deref(), "samples.png"));
     save_png(&digit_grid(&values, cols, None), &path)?;
     println!(
         "wrote {} ({} images in {:.1} s)",

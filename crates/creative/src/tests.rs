@@ -162,3 +162,20 @@ fn the_full_preset_is_the_config_of_the_shipped_weights() {
     let other = full.with_learning_rate(1e-3);
     assert!(data::run::shipped_with_config("creative", crate::tasks::SHIPPED, &other).is_none());
 }
+
+#[test]
+fn steps_pick_the_sampler_and_a_negative_guidance_is_refused() {
+    use crate::sample::SamplingArgs;
+    let args = |guidance, steps| SamplingArgs {
+        guidance,
+        steps,
+        seed: 0,
+    };
+    assert_eq!(args(2.0, 0).sampler().unwrap(), Sampler::Ddpm);
+    assert_eq!(
+        args(2.0, 25).sampler().unwrap(),
+        Sampler::Ddim { steps: 25 }
+    );
+    let err = args(-1.0, 25).sampler().unwrap_err();
+    assert!(err.to_string().contains("--guidance"), "{err}");
+}

@@ -9,7 +9,7 @@ use burn::config::Config;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use data::scaffold::{descend, fixed_normal};
-use data::{ImageBatcher, ImageSet, ImageTransform, Scale, epoch_batches};
+use data::{ImageBatcher, ImageSet, ImageTransform, Scale, train_batches};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -207,33 +207,20 @@ impl DiffusionState {
     ) -> EpochRecord {
         let schedule = config.noise_schedule();
         let batcher = ImageBatcher::new(config.transform());
-        let batches = epoch_batches(
-            train.len(),
-            config.batch_size,
-            true,
-            true,
-            config.seed,
-            epoch as u64,
-        );
-        let mut progress =
-            data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
-        let started = std::time::Instant::now();
-        let mut losses = Vec::with_capacity(batches.len());
-        for (i, indices) in batches.iter().enumerate() {
-            let images = batcher.batch_indices(train, indices, device).images;
-            let images = images.reshape([indices.len(), 1, data::ROWS, data::COLS]);
-            let classes: Vec<u8> = indices.iter().map(|&j| train.label(j)).collect();
-            let seed = data::seed::step_seed(config.seed, epoch, i);
-            losses.push(self.step(images, &classes, config, &schedule, seed));
-            progress.inc(1);
-        }
-        let train_seconds = started.elapsed().as_secs_f64();
-        progress.finish();
+        let seeds = (config.seed, epoch);
+        let (losses, train_seconds, images_per_second) =
+            train_batches(train.len(), config.batch_size, seeds, |i, indices| {
+                let images = batcher.batch_indices(train, indices, device).images;
+                let images = images.reshape([indices.len(), 1, data::ROWS, data::COLS]);
+                let classes: Vec<u8> = indices.iter().map(|&j| train.label(j)).collect();
+                let seed = data::seed::step_seed(config.seed, epoch, i);
+                self.step(images, &classes, config, &schedule, seed)
+            });
         let values = data::figure::tensor_values(Tensor::cat(losses, 0));
         EpochRecord {
             loss: values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len().max(1) as f64,
             train_seconds,
-            images_per_second: (batches.len() * config.batch_size) as f64 / train_seconds,
+            images_per_second,
         }
     }
 }

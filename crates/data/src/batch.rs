@@ -178,11 +178,51 @@ pub fn epoch_batches(
         .collect()
 }
 
+/// One pass of a custom training loop: `step(i, indices)` on every shuffled full batch of a
+/// set of `len` items in `epoch` (the order of [`epoch_batches`]), with a progress bar.
+/// Returns the steps' results, the seconds they took and the images per second.
+pub fn train_batches<T>(
+    len: usize,
+    batch_size: usize,
+    (seed, epoch): (u64, usize),
+    mut step: impl FnMut(usize, &[usize]) -> T,
+) -> (Vec<T>, f64, f64) {
+    let batches = epoch_batches(len, batch_size, true, true, seed, epoch as u64);
+    let mut progress =
+        crate::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
+    let started = std::time::Instant::now();
+    let results: Vec<T> = batches
+        .iter()
+        .enumerate()
+        .map(|(i, indices)| {
+            let result = step(i, indices);
+            progress.inc(1);
+            result
+        })
+        .collect();
+    let seconds = started.elapsed().as_secs_f64();
+    progress.finish();
+    let images_per_second = (batches.len() * batch_size) as f64 / seconds;
+    (results, seconds, images_per_second)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dataset::{DataSetName, Split};
     use crate::transform::Quadrant;
+
+    #[test]
+    fn a_training_pass_visits_every_full_batch_in_the_epoch_order() {
+        let mut seen = Vec::new();
+        let (results, seconds, _) = train_batches(10, 3, (7, 2), |i, indices| {
+            seen.push(indices.to_vec());
+            i
+        });
+        assert_eq!(results, [0, 1, 2]);
+        assert_eq!(seen, epoch_batches(10, 3, true, true, 7, 2));
+        assert!(seconds >= 0.0);
+    }
 
     fn tiny_set() -> ImageSet {
         let pixels: Vec<u8> = (0..3 * PIXELS).map(|i| (i % 256) as u8).collect();

@@ -38,7 +38,9 @@ pub mod transform;
 pub use mimalloc::MiMalloc as Allocator;
 
 pub use backend::{Backend, BackendChoice, SelectedDevice, select_device};
-pub use batch::{ImageBatch, ImageBatcher, ImageItem, ImageTransform, epoch_batches};
+pub use batch::{
+    ImageBatch, ImageBatcher, ImageItem, ImageTransform, epoch_batches, train_batches,
+};
 pub use cli::{CommonArgs, exit_on_error};
 pub use dataset::{CLASSES, COLS, DataSetName, ImageSet, PIXELS, ROWS, Split};
 pub use locate::{DataError, Located, locate};

@@ -36,12 +36,7 @@ enum Command {
     /// evaluation to data/pretrained/dbm, with a check the shipped weights reproduce.
     Ship(data::run::ShipArgs),
     /// Run the experiment answering one study question and write its report section.
-    Experiment {
-        /// A question id this crate answers (DBM-Q1, DBM-Q2); an unknown id lists them.
-        id: String,
-        #[command(flatten)]
-        args: data::section::ExperimentArgs,
-    },
+    Experiment(eval::experiment::ExperimentCommand),
 }
 
 #[derive(Args)]
@@ -76,9 +71,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Filters(args) => tasks::filters(args.run.as_deref(), &selected),
         Command::Export(args) => tasks::export(&args, &selected),
         Command::Ship(args) => crate::ship::ship(&args, &selected, data_dir.as_deref()),
-        Command::Experiment { id, args } => {
-            let ctx = eval::Context::new(args, selected, data_dir);
-            eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)
+        Command::Experiment(command) => {
+            command.run(crate::experiments::REGISTRY, selected, data_dir)
         }
     }
 }

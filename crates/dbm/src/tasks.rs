@@ -44,15 +44,9 @@ pub fn train(
     Ok(())
 }
 
-/// Where a command writes its file `file`: into the run folder it was given (`figures/`
-/// for images), or, for the shipped weights (files of the repository, which a command
-/// should not change), to `dbm-<file>` in the current folder.
+/// Where a command writes `file`: see [`data::run::output_path`].
 fn output_path(run: Option<&Path>, file: &str) -> PathBuf {
-    match run {
-        Some(dir) if file.ends_with(".png") => dir.join("figures").join(file),
-        Some(dir) => dir.join(file),
-        None => PathBuf::from(format!("dbm-{file}")),
-    }
+    data::run::output_path("dbm", run, file)
 }
 
 fn write_grid(path: &Path, values: &[f32], cols: usize) -> anyhow::Result<()> {

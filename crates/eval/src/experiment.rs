@@ -61,6 +61,28 @@ pub fn run(registry: &[&dyn Experiment], id: &str, ctx: &Context) -> anyhow::Res
     }
 }
 
+/// The `experiment <ID>` subcommand every model binary has.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ExperimentCommand {
+    /// A question id this crate answers (e.g. RBM-Q1); an unknown id lists them.
+    pub id: String,
+    #[command(flatten)]
+    pub args: ExperimentArgs,
+}
+
+impl ExperimentCommand {
+    /// Runs the experiment of `registry` answering the id, on `selected`.
+    pub fn run(
+        self,
+        registry: &[&dyn Experiment],
+        selected: SelectedDevice,
+        data_dir: Option<PathBuf>,
+    ) -> anyhow::Result<()> {
+        let ctx = Context::new(self.args, selected, data_dir);
+        run(registry, &self.id, &ctx)
+    }
+}
+
 /// The ids of a registry, in its order.
 pub fn ids(registry: &[&dyn Experiment]) -> Vec<&'static str> {
     registry.iter().map(|e| e.id()).collect()

@@ -29,12 +29,7 @@ enum Command {
     /// Score samples of a trained run with the eval classifier (FID, classes, precision/recall).
     Evaluate(tasks::EvaluateArgs),
     /// Run the experiment answering one study question and write its report section.
-    Experiment {
-        /// A question id this crate answers (GAN-Q1 ... GAN-Q6); an unknown id lists them.
-        id: String,
-        #[command(flatten)]
-        args: data::section::ExperimentArgs,
-    },
+    Experiment(eval::experiment::ExperimentCommand),
 }
 
 #[derive(Args)]
@@ -66,9 +61,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sample(args) => tasks::sample(&args, &selected),
         Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir.as_deref()),
-        Command::Experiment { id, args } => {
-            let ctx = eval::Context::new(args, selected, data_dir);
-            eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)
+        Command::Experiment(command) => {
+            command.run(crate::experiments::REGISTRY, selected, data_dir)
         }
     }
 }

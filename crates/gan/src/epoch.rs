@@ -3,7 +3,7 @@
 
 use burn::tensor::Device;
 use data::run::SampleGrid;
-use data::{ImageBatcher, ImageSet, Run, SelectedDevice, epoch_batches};
+use data::{ImageBatcher, ImageSet, Run, SelectedDevice, train_batches};
 use eval::{Evaluator, SampleScores};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -46,34 +46,17 @@ pub fn train_epoch(
     // Dropout masks come from the device's stream.
     device.seed(data::run::epoch_seed(config.seed, epoch));
     let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
-    let batches = epoch_batches(
-        train.len(),
-        config.batch_size,
-        true,
-        true,
-        config.seed,
-        epoch as u64,
-    );
-    let mut progress =
-        data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
-    let started = std::time::Instant::now();
-    let steps: Vec<StepStats> = batches
-        .iter()
-        .enumerate()
-        .map(|(i, indices)| {
+    let seeds = (config.seed, epoch);
+    let (steps, train_seconds, images_per_second) =
+        train_batches(train.len(), config.batch_size, seeds, |i, indices| {
             let real = batcher.batch_indices(train, indices, device).images;
             let noise_seed = data::seed::step_seed(config.seed, epoch, i);
-            let stats = state.step(real, config, noise_seed);
-            progress.inc(1);
-            stats
-        })
-        .collect();
-    let train_seconds = started.elapsed().as_secs_f64();
-    progress.finish();
+            state.step(real, config, noise_seed)
+        });
     EpochRecord {
         mean: mean_stats(&steps),
         train_seconds,
-        images_per_second: (steps.len() * config.batch_size) as f64 / train_seconds,
+        images_per_second,
         steps,
         scores: None,
         negative_pixel_fraction: None,

@@ -30,12 +30,7 @@ enum Command {
     /// Run Gibbs chains and write a grid of their states after each number of steps.
     Sample(tasks::SampleArgs),
     /// Run the experiment answering one study question and write its report section.
-    Experiment {
-        /// A question id this crate answers (RBM-Q1 ... RBM-Q5); an unknown id lists them.
-        id: String,
-        #[command(flatten)]
-        args: data::section::ExperimentArgs,
-    },
+    Experiment(eval::experiment::ExperimentCommand),
     /// Mean-field reconstructions of unseen test digits.
     Reconstruct {
         /// The run folder, e.g. runs/rbm/course.
@@ -81,9 +76,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             tasks::reconstruct(&run, count, &selected, data_dir.as_deref())
         }
         Command::Inpaint(args) => tasks::inpaint(&args, &selected, data_dir.as_deref()),
-        Command::Experiment { id, args } => {
-            let ctx = eval::Context::new(args, selected, data_dir);
-            eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)
+        Command::Experiment(command) => {
+            command.run(crate::experiments::REGISTRY, selected, data_dir)
         }
     }
 }

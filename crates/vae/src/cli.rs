@@ -34,12 +34,7 @@ enum Command {
     /// The importance-sampled test log-likelihood (IWAE bound) and the ELBO.
     Evaluate(tasks::EvaluateArgs),
     /// Run the experiment answering one study question and write its report section.
-    Experiment {
-        /// A question id this crate answers (VAE-Q1 ... VAE-Q4); an unknown id lists them.
-        id: String,
-        #[command(flatten)]
-        args: data::section::ExperimentArgs,
-    },
+    Experiment(eval::experiment::ExperimentCommand),
 }
 
 #[derive(Args)]
@@ -74,10 +69,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Encode(args) => tasks::encode(&args, &selected, data_dir),
         Command::Reconstruct(args) => tasks::reconstruct(&args, &selected, data_dir),
         Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir),
-        Command::Experiment { id, args } => {
-            let ctx = eval::Context::new(args, selected, data_dir.map(Into::into));
-            eval::experiment::run(crate::experiments::REGISTRY, &id, &ctx)
-        }
+        Command::Experiment(command) => command.run(
+            crate::experiments::REGISTRY,
+            selected,
+            data_dir.map(Into::into),
+        ),
     }
 }
 

@@ -6,7 +6,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 use data::run::SampleGrid;
 use data::scaffold::{fixed_normal, in_chunks};
-use data::{Binarise, ImageBatcher, ImageSet, ImageTransform, Run, SelectedDevice, epoch_batches};
+use data::{Binarise, ImageBatcher, ImageSet, ImageTransform, Run, SelectedDevice, train_batches};
 use eval::{Evaluator, SampleScores};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -120,40 +120,34 @@ pub fn train_epoch(
     device: &Device,
 ) -> EpochRecord {
     let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
-    let batches = epoch_batches(
-        train.len(),
-        config.batch_size,
-        true,
-        true,
-        config.seed,
-        epoch as u64,
-    );
     let learning_rate = config.learning_rate_at(epoch);
-    let mut progress =
-        data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
-    let started = std::time::Instant::now();
+    let n = train.len() / config.batch_size;
+    let seeds = (config.seed, epoch);
+    let (steps, train_seconds, images_per_second) =
+        train_batches(train.len(), config.batch_size, seeds, |i, indices| {
+            let images = batcher.batch_indices(train, indices, device).images;
+            let kl_weight = config.kl_weight_at(epoch as f64 + (i + 1) as f64 / n.max(1) as f64);
+            let noise_seed = data::seed::step_seed(config.seed, epoch, i);
+            (
+                state.step(images, config, learning_rate, kl_weight, noise_seed),
+                kl_weight,
+            )
+        });
+    let count = steps.len().max(1) as f64;
     let mut mean = StepStats::default();
-    let mut kl_weight = config.kl_weight;
-    let n = batches.len().max(1) as f64;
-    for (i, indices) in batches.iter().enumerate() {
-        let images = batcher.batch_indices(train, indices, device).images;
-        kl_weight = config.kl_weight_at(epoch as f64 + (i + 1) as f64 / n);
-        let noise_seed = data::seed::step_seed(config.seed, epoch, i);
-        let s = state.step(images, config, learning_rate, kl_weight, noise_seed);
-        mean.loss += s.loss / n;
-        mean.reconstruction += s.reconstruction / n;
-        mean.kl += s.kl / n;
-        mean.grad_norm += s.grad_norm / n;
-        progress.inc(1);
+    for (s, _) in &steps {
+        mean.loss += s.loss / count;
+        mean.reconstruction += s.reconstruction / count;
+        mean.kl += s.kl / count;
+        mean.grad_norm += s.grad_norm / count;
     }
-    let train_seconds = started.elapsed().as_secs_f64();
-    progress.finish();
+    let kl_weight = steps.last().map_or(config.kl_weight, |(_, w)| *w);
     EpochRecord {
         mean,
         learning_rate,
         kl_weight,
         train_seconds,
-        images_per_second: (batches.len() * config.batch_size) as f64 / train_seconds,
+        images_per_second,
         ..Default::default()
     }
 }

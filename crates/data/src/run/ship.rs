@@ -43,6 +43,17 @@ pub fn shipped_with_config(
     (saved["config"] == serde_json::to_value(config).ok()?).then_some(dir)
 }
 
+/// Where a command of `model` writes its output `file`: into the run folder it was given
+/// (`figures/` for images), or, when it used the shipped weights (files of the repository,
+/// which a command must not change), to `<model>-<file>` in the current folder.
+pub fn output_path(model: &str, run: Option<&Path>, file: &str) -> PathBuf {
+    match run {
+        Some(dir) if file.ends_with(".png") => dir.join("figures").join(file),
+        Some(dir) => dir.join(file),
+        None => PathBuf::from(format!("{model}-{file}")),
+    }
+}
+
 /// The flags of every model's `ship` command.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ShipArgs {

@@ -158,9 +158,9 @@ fn the_shipped_weights_sample_the_asked_classes() {
 #[test]
 fn the_full_preset_is_the_config_of_the_shipped_weights() {
     let full = crate::train::Preset::Full.config();
-    assert!(data::run::shipped_with_config("creative", crate::tasks::SHIPPED, &full).is_some());
+    assert!(data::run::shipped_with_config("creative", &full).is_some());
     let other = full.with_learning_rate(1e-3);
-    assert!(data::run::shipped_with_config("creative", crate::tasks::SHIPPED, &other).is_none());
+    assert!(data::run::shipped_with_config("creative", &other).is_none());
 }
 
 #[test]

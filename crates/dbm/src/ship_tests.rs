@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::model::DbmConfig;
 use crate::ship::{CHECK_DIGITS, Checks, checks, ship_to};
 use crate::train::{DbmTraining, Preset, TrainConfig, train_epoch};
-use crate::trained::{SHIPPED, Trained, run_or_shipped};
+use crate::trained::{Trained, run_or_shipped};
 
 /// `count` synthetic 28x28 digits (deterministic grey levels).
 fn digits(count: usize, split: Split) -> ImageSet {
@@ -177,7 +177,7 @@ fn the_shipped_weights_reproduce_their_checks() {
         ]
     );
     let course = Preset::Course.config();
-    assert!(data::run::shipped_with_config("dbm", SHIPPED, &course).is_some());
+    assert!(data::run::shipped_with_config("dbm", &course).is_some());
     // With the shipped AIS estimate of log Z, these digits' bound is a log-likelihood in
     // the range of MNIST models (the 10,000 test digits average −69.0 nats).
     let ais: serde_json::Value = data::run::read_json(&run.join("ais.json")).unwrap();

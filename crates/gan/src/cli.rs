@@ -1,4 +1,4 @@
-//! The `gan` command line: `train | sample | evaluate | experiment`. Every subcommand calls
+//! The `gan` command line: `train | sample | evaluate | experiment | ship`. Every subcommand calls
 //! one library function.
 
 use clap::{Args, Parser, Subcommand};
@@ -30,6 +30,8 @@ enum Command {
     Evaluate(tasks::EvaluateArgs),
     /// Run the experiment answering one study question and write its report section.
     Experiment(eval::experiment::ExperimentCommand),
+    /// Copy a trained run to data/pretrained/gan/ (generator in half precision only).
+    Ship(data::run::ShipArgs),
 }
 
 #[derive(Args)]
@@ -61,6 +63,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sample(args) => tasks::sample(&args, &selected),
         Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir.as_deref()),
+        Command::Ship(args) => tasks::ship(&args, &selected),
         Command::Experiment(command) => {
             command.run(crate::experiments::REGISTRY, selected, data_dir)
         }

@@ -62,6 +62,19 @@ pub fn train(
     Ok(())
 }
 
+/// Copies the run's generator (half precision), config, training log and summary to the
+/// repository's shipped weights, where the full report profile loads it instead of training.
+/// The discriminator stays behind: nothing the report measures samples from it.
+pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+    let (_, generator) = load_generator(&args.run, &selected.device)?;
+    let dest = args.destination("gan")?;
+    data::run::ship(&args.run, &dest, &[], |folder| {
+        data::run::save_module_half(folder, "generator", &generator)
+    })?;
+    println!("shipped {} to {}", args.run.display(), dest.display());
+    Ok(())
+}
+
 #[derive(Clone, Debug, clap::Args)]
 pub struct SampleArgs {
     /// The run folder, e.g. runs/gan/tuned-mlp.

@@ -41,6 +41,9 @@ enum Command {
     },
     /// Fill in hidden parts of test digits with the known pixels clamped.
     Inpaint(tasks::InpaintArgs),
+    /// Copy a trained run to data/pretrained/rbm/ (the RBM in half precision, without the
+    /// momentum buffers and chains).
+    Ship(data::run::ShipArgs),
 }
 
 #[derive(Args)]
@@ -76,6 +79,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             tasks::reconstruct(&run, count, &selected, data_dir.as_deref())
         }
         Command::Inpaint(args) => tasks::inpaint(&args, &selected, data_dir.as_deref()),
+        Command::Ship(args) => tasks::ship(&args, &selected),
         Command::Experiment(command) => {
             command.run(crate::experiments::REGISTRY, selected, data_dir)
         }

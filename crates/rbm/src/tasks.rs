@@ -25,6 +25,17 @@ pub fn train(
         config.batch_size > 0 && config.gibbs_steps > 0 && config.epochs > 0,
         "batch_size, gibbs_steps and epochs must be positive (change them with --set)"
     );
+    anyhow::ensure!(
+        config.final_gibbs_steps == 0 || config.gibbs_ramp_epochs > 0,
+        "final_gibbs_steps = {} needs gibbs_ramp_epochs > 0 (the epochs over which k rises; \
+         change it with --set gibbs_ramp_epochs=N)",
+        config.final_gibbs_steps
+    );
+    anyhow::ensure!(
+        config.learning_rate_decay > 0.0 && config.learning_rate_decay <= 1.0,
+        "learning_rate_decay = {} must be in (0, 1] (1 keeps the rate constant)",
+        config.learning_rate_decay
+    );
     let (device, dataset) = (&selected.device, args.dataset());
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
@@ -40,6 +51,21 @@ pub fn train(
     Ok(())
 }
 
+/// The file (`<name>.bpk`) of a shipped run's checkpoint that holds the RBM.
+const SHIPPED_RBM: &str = "rbm";
+
+/// Copies the run's RBM (half precision), config, training log and AIS result to the
+/// repository's shipped weights.
+pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+    let trained = Trained::load(&args.run, &selected.device)?;
+    let dest = args.destination("rbm")?;
+    data::run::ship(&args.run, &dest, &["ais.json"], |folder| {
+        data::run::save_module_half(folder, SHIPPED_RBM, &trained.state.rbm)
+    })?;
+    println!("shipped {} to {}", args.run.display(), dest.display());
+    Ok(())
+}
+
 /// A trained run: its config, newest checkpoint and the data set it was trained on.
 pub struct Trained {
     pub dir: PathBuf,
@@ -51,7 +77,13 @@ pub struct Trained {
 impl Trained {
     pub fn load(dir: &Path, device: &Device) -> anyhow::Result<Self> {
         let (config, checkpoint): (TrainConfig, _) = data::run::load_latest(dir, "RBM")?;
-        let state = data::Checkpointable::load(RbmState::new(&config, device), &checkpoint)?;
+        let mut state = RbmState::new(&config, device);
+        if checkpoint.join(format!("{SHIPPED_RBM}.bpk")).is_file() {
+            // A shipped run: the RBM alone; momentum and chains start afresh.
+            state.rbm = data::run::load_module(&checkpoint, SHIPPED_RBM, state.rbm)?;
+        } else {
+            state = data::Checkpointable::load(state, &checkpoint)?;
+        }
         Ok(Self {
             dir: dir.to_owned(),
             dataset: data::run::run_dataset(dir),

@@ -219,3 +219,33 @@ fn momentum_switches_after_its_epochs() {
     assert_eq!(config.momentum_at(5), 0.9);
     assert_eq!(config.clone().with_momentum_epochs(0).momentum_at(40), 0.5);
 }
+
+#[test]
+fn gibbs_steps_ramp_linearly_then_hold() {
+    let config = TrainConfig::new(RbmConfig::new())
+        .with_gibbs_steps(1)
+        .with_final_gibbs_steps(25)
+        .with_gibbs_ramp_epochs(100);
+    let k: Vec<usize> = [0, 50, 99, 100, 150]
+        .map(|e| config.gibbs_steps_at(e))
+        .to_vec();
+    assert_eq!(k, vec![1, 13, 25, 25, 25]);
+    // No final value: k is constant, whatever the ramp says.
+    let constant = config.with_final_gibbs_steps(0).with_gibbs_steps(3);
+    assert_eq!(constant.gibbs_steps_at(0), 3);
+    assert_eq!(constant.gibbs_steps_at(500), 3);
+}
+
+#[test]
+fn the_learning_rate_decays_geometrically_per_epoch() {
+    let config = TrainConfig::new(RbmConfig::new())
+        .with_learning_rate(0.05)
+        .with_learning_rate_decay(0.5);
+    let rates: Vec<f64> = [0, 1, 3]
+        .map(|e| config.update_at(e).learning_rate)
+        .to_vec();
+    assert_eq!(rates, vec![0.05, 0.025, 0.00625]);
+    // The default keeps it constant.
+    let constant = TrainConfig::new(RbmConfig::new()).with_learning_rate(0.05);
+    assert_eq!(constant.update_at(100).learning_rate, 0.05);
+}

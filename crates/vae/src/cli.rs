@@ -1,4 +1,5 @@
-//! The `vae` command line: `train | sample | encode | reconstruct | evaluate | experiment`.
+//! The `vae` command line: `train | sample | encode | reconstruct | evaluate | experiment |
+//! ship`.
 //! Every subcommand calls one library function.
 
 use clap::{Args, Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Evaluate(tasks::EvaluateArgs),
     /// Run the experiment answering one study question and write its report section.
     Experiment(eval::experiment::ExperimentCommand),
+    /// Copy a trained run to data/pretrained/vae/ (model in half precision, no optimiser).
+    Ship(data::run::ShipArgs),
 }
 
 #[derive(Args)]
@@ -69,6 +72,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Encode(args) => tasks::encode(&args, &selected, data_dir),
         Command::Reconstruct(args) => tasks::reconstruct(&args, &selected, data_dir),
         Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir),
+        Command::Ship(args) => tasks::ship(&args, &selected),
         Command::Experiment(command) => command.run(
             crate::experiments::REGISTRY,
             selected,

@@ -85,6 +85,18 @@ pub fn load_model(dir: &Path, device: &Device) -> anyhow::Result<(TrainConfig, V
     Ok((config, model))
 }
 
+/// Copies the run's model (half precision), config, training log and likelihood to the
+/// repository's shipped weights, where the full report profile loads it instead of training.
+pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
+    let (_, model) = load_model(&args.run, &selected.device)?;
+    let dest = args.destination("vae")?;
+    data::run::ship(&args.run, &dest, &["likelihood.json"], |folder| {
+        data::run::save_module_half(folder, "model", &model)
+    })?;
+    println!("shipped {} to {}", args.run.display(), dest.display());
+    Ok(())
+}
+
 #[derive(Clone, Debug, clap::Args)]
 pub struct SampleArgs {
     /// The run folder, e.g. runs/vae/strong-mlp.

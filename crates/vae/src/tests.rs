@@ -338,3 +338,51 @@ fn the_best_gaussian_per_image_has_a_higher_elbo_than_the_encoder_and_stays_belo
         "the ELBO stays below log p(x) = {log_px}"
     );
 }
+
+#[test]
+fn the_full_profile_loads_the_shipped_strong_vae_and_a_changed_config_does_not() {
+    let (name, full) = crate::experiments::Budget::new(false).strong_mlp();
+    assert!(
+        data::run::shipped_with_config("vae", &full).is_some(),
+        "data/pretrained/vae/{name} must hold the full profile's strong MLP run"
+    );
+    let quick = crate::experiments::Budget::new(true).strong_mlp().1;
+    assert!(data::run::shipped_with_config("vae", &quick).is_none());
+}
+
+/// Decoded prior samples of the shipped weights look like digits of every class to the MNIST
+/// classifier (the shipped model: 63.5% of 200 read with confidence above 0.9).
+#[test]
+fn the_shipped_strong_vae_decodes_digits_the_classifier_reads() {
+    let device = Device::flex();
+    let dir = data::run::shipped("vae", "strong-mlp").expect("shipped strong-mlp");
+    let (config, model) = crate::tasks::load_model(&dir, &device).unwrap();
+    let means = crate::epoch::sample_means(&model, config.model.latent, 200, 0, &device);
+    let (classifier, _) = eval::train::load_classifier(
+        &data::run::pretrained_dir(),
+        data::DataSetName::Mnist,
+        &device,
+    )
+    .unwrap();
+    let probabilities = burn::tensor::activation::softmax(classifier.forward(means), 1);
+    let confident = probabilities
+        .clone()
+        .max_dim(1)
+        .greater_elem(0.9)
+        .float()
+        .mean()
+        .into_scalar::<f32>();
+    assert!(
+        confident > 0.5,
+        "{confident} of the samples read with confidence > 0.9"
+    );
+    let mut classes: Vec<i32> = probabilities
+        .argmax(1)
+        .into_data()
+        .convert::<i32>()
+        .try_to_vec::<i32>()
+        .unwrap();
+    classes.sort_unstable();
+    classes.dedup();
+    assert_eq!(classes.len(), 10, "classes read: {classes:?}");
+}

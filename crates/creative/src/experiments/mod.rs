@@ -132,7 +132,7 @@ impl<'a> Setup<'a> {
     /// `quick` one in the quick profile) trained as a shared run here.
     pub fn model(&self) -> anyhow::Result<Model> {
         let full = Preset::Full.config();
-        let shipped = data::run::shipped_with_config("creative", crate::tasks::SHIPPED, &full);
+        let shipped = data::run::shipped_with_config("creative", &full);
         let dir = match shipped.clone() {
             Some(dir) => dir,
             None => {

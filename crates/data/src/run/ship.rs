@@ -31,16 +31,20 @@ pub fn shipped(model: &str, name: &str) -> Option<PathBuf> {
     dir.join("config.json").is_file().then_some(dir)
 }
 
-/// The shipped run `<model>/<name>` if this checkout has it and it was trained with exactly
-/// `config`: what an experiment loads instead of training that config itself.
-pub fn shipped_with_config(
-    model: &str,
-    name: &str,
-    config: &impl serde::Serialize,
-) -> Option<PathBuf> {
-    let dir = shipped(model, name)?;
-    let saved: serde_json::Value = super::read_json(&dir.join("config.json")).ok()?;
-    (saved["config"] == serde_json::to_value(config).ok()?).then_some(dir)
+/// A shipped run of `model` trained with exactly `config`, if this checkout has one: what an
+/// experiment loads instead of training that config itself, whatever the experiment calls
+/// the run (two questions asking for the same config share one shipped run).
+pub fn shipped_with_config(model: &str, config: &impl serde::Serialize) -> Option<PathBuf> {
+    let wanted = serde_json::to_value(config).ok()?;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(pretrained_dir().join(model))
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .collect();
+    dirs.sort();
+    dirs.into_iter().find(|dir| {
+        super::read_json::<serde_json::Value>(&dir.join("config.json"))
+            .is_ok_and(|saved| saved["config"] == wanted)
+    })
 }
 
 /// Where a command of `model` writes its output `file`: into the run folder it was given

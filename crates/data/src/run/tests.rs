@@ -280,7 +280,7 @@ fn a_shipped_run_loads_like_a_run_with_half_precision_weights() {
     );
     let (saved, checkpoint): (Value, _) = load_latest(&dest, "toy").unwrap();
     assert_eq!(
-        shipped_with_config("creative", "full", &json!({"no": "such config"})),
+        shipped_with_config("creative", &json!({"no": "such config"})),
         None
     );
     assert_eq!(saved, config);

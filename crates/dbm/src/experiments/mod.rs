@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::ais::{estimate_log_z, mean_log_likelihood_bound};
 use crate::model::{Dbm, DbmConfig};
 use crate::train::{DbmTraining, EpochRecord, TrainConfig, train_epoch};
-use crate::trained::{SHIPPED, Trained};
+use crate::trained::Trained;
 
 /// This crate's experiments, in report order.
 pub static REGISTRY: &[&dyn Experiment] = &[&q1_filters::EXPERIMENT, &q2_samples::EXPERIMENT];
@@ -120,7 +120,7 @@ impl<'a> Setup<'a> {
     pub fn dbm(&self) -> anyhow::Result<TrainedDbm> {
         let config = self.dbm_config();
         let device = self.ctx.device();
-        if let Some(dir) = data::run::shipped_with_config("dbm", SHIPPED, &config) {
+        if let Some(dir) = data::run::shipped_with_config("dbm", &config) {
             println!(
                 "DBM: loading the shipped run {} (same config)",
                 dir.display()

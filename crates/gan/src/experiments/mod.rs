@@ -11,6 +11,7 @@ pub mod q5_backbones;
 mod q6_families;
 
 use anyhow::Context as _;
+use burn::module::Module;
 use burn::tensor::Tensor;
 use data::plot::{LinePlot, Series};
 use data::{ImageSet, Run};
@@ -19,8 +20,8 @@ use serde::Deserialize;
 
 use crate::epoch::{EpochRecord, train_run};
 use crate::model::{Backbone, Generator};
-use crate::sampling::{EVAL_SEED, sample};
-use crate::train::{GanState, Preset, StepStats, TrainConfig};
+use crate::sampling::{EVAL_SEED, load_generator, sample};
+use crate::train::{Preset, StepStats, TrainConfig};
 
 /// This crate's experiments, in report order. GAN-Q6 compares the families, so it runs
 /// after every other family's experiments.
@@ -101,6 +102,15 @@ impl Logged {
     }
 }
 
+/// A trained run as the experiments read it: the generator (evaluation mode), the size of
+/// the discriminator it was trained against (shipped runs keep only the generator) and the
+/// epoch records.
+pub struct Trained {
+    pub generator: Generator,
+    pub discriminator_parameters: usize,
+    pub records: Vec<Logged>,
+}
+
 /// What the GAN experiments share: the context, the budget, the data and the evaluator.
 pub struct Setup<'a> {
     pub ctx: &'a Context,
@@ -140,12 +150,23 @@ impl<'a> Setup<'a> {
     }
 
     /// Trains `config` as the shared run `<name>-<config hash>`; a run with the same name
-    /// and config is reloaded (or resumed) instead.
-    pub fn train(
-        &self,
-        name: &str,
-        config: &TrainConfig,
-    ) -> anyhow::Result<(GanState, Vec<Logged>)> {
+    /// and config is reloaded (or resumed) instead, and a shipped run with the same config
+    /// (`data/pretrained/gan/`) is loaded without training.
+    pub fn train(&self, name: &str, config: &TrainConfig) -> anyhow::Result<Trained> {
+        let discriminator_parameters =
+            |device| config.model.init_discriminator(device).num_params();
+        if let Some(dir) = data::run::shipped_with_config("gan", config) {
+            println!(
+                "GAN: loading the shipped run {} (same config)",
+                dir.display()
+            );
+            let (_, generator) = load_generator(&dir, self.ctx.device())?;
+            return Ok(Trained {
+                generator,
+                discriminator_parameters: discriminator_parameters(self.ctx.device()),
+                records: data::run::read_records(&dir).context("reading the epoch records")?,
+            });
+        }
         let options = self.ctx.shared_run("gan", name, config);
         let train = self.train.clone().limited(config.train_limit);
         let selected = &self.ctx.selected;
@@ -155,8 +176,11 @@ impl<'a> Setup<'a> {
         if !finished {
             run.finish(serde_json::json!({}))?;
         }
-        let records = data::run::read_records(&run.dir).context("reading the epoch records")?;
-        Ok((state, records))
+        Ok(Trained {
+            discriminator_parameters: state.discriminator.num_params(),
+            generator: state.generator.valid(),
+            records: data::run::read_records(&run.dir).context("reading the epoch records")?,
+        })
     }
 
     pub fn samples(&self, generator: &Generator, config: &TrainConfig, count: usize) -> Tensor<2> {

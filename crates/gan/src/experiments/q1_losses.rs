@@ -24,7 +24,8 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let mut numbers = Vec::new();
     for preset in [Preset::Course, Preset::Tuned] {
         let config = ctx.budget(preset.config(Backbone::Mlp), Backbone::Mlp);
-        let (state, records) = ctx.train(&format!("q1-{}-mlp", preset.name()), &config)?;
+        let trained = ctx.train(&format!("q1-{}-mlp", preset.name()), &config)?;
+        let records = &trained.records;
         let name = preset.name();
         let loss = config.loss;
         let losses = LinePlot::new(
@@ -32,16 +33,16 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             "step",
             "loss",
         )
-        .with_series(step_series("D loss", &records, |s| s.d_loss))
-        .with_series(step_series("G loss", &records, |s| s.g_loss))
+        .with_series(step_series("D loss", records, |s| s.d_loss))
+        .with_series(step_series("G loss", records, |s| s.g_loss))
         .with_series(constant(
             "D loss at equilibrium (2 ln 2)",
-            &records,
+            records,
             loss.discriminator_at_equilibrium(),
         ))
         .with_series(constant(
             "G loss at equilibrium (ln 2)",
-            &records,
+            records,
             loss.generator_at_equilibrium(),
         ));
         let outputs = LinePlot::new(
@@ -49,10 +50,10 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             "step",
             "mean D",
         )
-        .with_series(step_series("D(x)", &records, |s| s.d_real))
-        .with_series(step_series("D(G(z))", &records, |s| s.d_fake))
-        .with_series(constant("equilibrium 1/2", &records, 0.5));
-        let samples = ctx.samples(&state.generator, &config, 64);
+        .with_series(step_series("D(x)", records, |s| s.d_real))
+        .with_series(step_series("D(G(z))", records, |s| s.d_fake))
+        .with_series(constant("equilibrium 1/2", records, 0.5));
+        let samples = ctx.samples(&trained.generator, &config, 64);
         md.push_str(&format!(
             "### {name} preset ({})\n\nReal images in {}, latent {}, Adam lr {} (beta1 {}).\n\n{}\n\n{}\n\n{}\n\n\
              | epoch | D loss | G loss | D(x) | D(G(z)) | D accuracy real / fake | FID | classes covered | generated pixels < 0 |\n\
@@ -74,7 +75,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
                 None
             )?,
         ));
-        for r in &records {
+        for r in records {
             let m = &r.record.mean;
             let s = r.scores()?;
             md.push_str(&format!(

@@ -55,7 +55,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let mut last_norms = Vec::new();
     for (label, config) in settings {
         let slug = label.replace([',', ' '], "-").replace("--", "-");
-        let (_, records) = ctx.train(&format!("q2-{slug}"), &config)?;
+        let records = ctx.train(&format!("q2-{slug}"), &config)?.records;
         let first = records.first().context("an epoch")?;
         let last = records.last().context("an epoch")?;
         let scores = last.scores()?;

@@ -40,7 +40,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         } else {
             format!("q3-seed-{seed}")
         };
-        let (_, records) = ctx.train(&name, &config)?;
+        let records = ctx.train(&name, &config)?.records;
         let last = records.last().context("an epoch")?.scores()?;
         let best = records
             .iter()
@@ -74,7 +74,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     }
     // The course run of GAN-Q1: which digits does it favour?
     let course = ctx.budget(Preset::Course.config(Backbone::Mlp), Backbone::Mlp);
-    let (_, course_records) = ctx.train("q1-course-mlp", &course)?;
+    let course_records = ctx.train("q1-course-mlp", &course)?.records;
     let course_last = course_records.last().context("an epoch")?.scores()?;
     let spread = finals.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
         - finals.iter().cloned().fold(f64::INFINITY, f64::min);

@@ -1,6 +1,5 @@
 //! GAN-Q4: interpolations, traversals and the nearest training images of samples.
 
-use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use data::PIXELS;
 use data::figure::tensor_values;
@@ -22,9 +21,8 @@ pub static EXPERIMENT: Question = Question {
 /// GAN-Q4: interpolations, traversals and the nearest training images of samples.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
     let config = ctx.tuned(Backbone::Mlp);
-    let (state, _) = ctx.train("q1-tuned-mlp", &config)?;
+    let generator = ctx.train("q1-tuned-mlp", &config)?.generator;
     let device = ctx.ctx.device();
-    let generator = state.generator.valid();
     let latent = config.model.latent;
     let decode = |codes: Vec<Vec<f32>>| -> Vec<f32> {
         let n = codes.len();
@@ -54,10 +52,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     // Memorisation check: nearest training image (pixel L2) of samples, against the same
     // distance for test digits, which the model never saw.
     let unit_train = eval::evaluator::unit_pixels(ctx.train);
-    let samples = unit_values(
-        ctx.samples(&state.generator, &config, 1000),
-        config.real_scale,
-    );
+    let samples = unit_values(ctx.samples(&generator, &config, 1000), config.real_scale);
     let nearest = eval::neighbours::nearest_rows(&samples, &unit_train, PIXELS, device);
     let test = ctx.test.clone().truncated(1000);
     let test_nearest = eval::neighbours::nearest_distances(

@@ -45,13 +45,14 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let mut fid = LinePlot::new("GAN-Q5: FID against training time", "seconds", "FID").log_y(true);
     for backbone in [Backbone::Mlp, Backbone::Cnn, Backbone::Dcgan] {
         let (name, config) = backbone_run(ctx, backbone);
-        let (state, records) = ctx.train(&name, &config)?;
-        let points = records
+        let trained = ctx.train(&name, &config)?;
+        let points = trained
+            .records
             .iter()
             .map(|r| Ok((r.wall_s, r.scores()?.fid)))
             .collect::<anyhow::Result<Vec<_>>>()?;
         fid = fid.with_series(Series::new(format!("{backbone:?}"), points));
-        runs.push((backbone, config, state, records));
+        runs.push((backbone, config, trained));
     }
     let mut md = format!(
         "Tuned preset for each backbone, {} (the MLP: {mlp_epochs} epochs, read at epoch {epochs} \
@@ -62,7 +63,8 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     );
     let mut numbers = Vec::new();
     let mut grids = Vec::new();
-    for (backbone, config, state, records) in &runs {
+    for (backbone, config, trained) in &runs {
+        let records = &trained.records;
         let at_epochs = records
             .iter()
             .find(|r| r.epoch == epochs)
@@ -72,8 +74,8 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             records.iter().map(|r| r.record.train_seconds).sum::<f64>() / records.len() as f64;
         md.push_str(&format!(
             "| {backbone:?} | {} / {} | {seconds:.1} | {:.0} | {:.1} | {} | {:.3} | {:.3} | {:.3} |\n",
-            state.generator.num_params(),
-            state.discriminator.num_params(),
+            trained.generator.num_params(),
+            trained.discriminator_parameters,
             at_epochs.record.images_per_second,
             scores.fid,
             scores.classes.classes_covered,
@@ -82,7 +84,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             scores.density_coverage.coverage,
         ));
         grids.push(unit_values(
-            ctx.samples(&state.generator, config, 32),
+            ctx.samples(&trained.generator, config, 32),
             config.real_scale,
         ));
         numbers.push(
@@ -92,10 +94,11 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         );
     }
     // Equal wall time: the MLP's last epoch finished within each convolutional run's time.
-    let mlp = &runs[0].3;
+    let mlp = &runs[0].2.records;
     md.push_str("\n| in the wall time of | seconds | MLP epochs done | MLP FID | that backbone's FID |\n|---|---:|---:|---:|---:|\n");
     let mut equal_time = Vec::new();
-    for (backbone, _, _, records) in &runs[1..] {
+    for (backbone, _, trained) in &runs[1..] {
+        let records = &trained.records;
         let last = records.last().context("an epoch")?;
         if let Some(m) = mlp.iter().rfind(|r| r.wall_s <= last.wall_s) {
             md.push_str(&format!(

@@ -17,13 +17,14 @@ pub static EXPERIMENT: Question = Question {
 /// GAN-Q6: the families side by side from the eval metrics and their timings.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
     let config = ctx.tuned(Backbone::Mlp);
-    let (state, records) = ctx.train("q1-tuned-mlp", &config)?;
+    let trained = ctx.train("q1-tuned-mlp", &config)?;
+    let records = &trained.records;
     let started = std::time::Instant::now();
-    let _ = tensor_values(ctx.samples(&state.generator, &config, 1000));
+    let _ = tensor_values(ctx.samples(&trained.generator, &config, 1000));
     let sampling_ms_1000 = started.elapsed().as_secs_f64() * 1000.0;
     // As many samples as RBM-Q3 scores, for comparable FIDs (FID is biased upwards for
     // small sample counts).
-    let values = tensor_values(ctx.samples(&state.generator, &config, ctx.budget.family_samples));
+    let values = tensor_values(ctx.samples(&trained.generator, &config, ctx.budget.family_samples));
     let scores = ctx.evaluator.score(&values, config.real_scale);
     let shown: Vec<f32> = values[..10 * data::PIXELS]
         .iter()

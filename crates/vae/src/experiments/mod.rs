@@ -76,6 +76,39 @@ impl Budget {
     }
 }
 
+impl Budget {
+    /// The strong MLP VAE of every question, `(shared run name, config)`.
+    pub fn strong_mlp(&self) -> (&'static str, TrainConfig) {
+        (
+            "strong-mlp",
+            self.config(Preset::Strong.config(Backbone::Mlp)),
+        )
+    }
+
+    /// Shrinks a config to CI size in quick mode (epochs, digits, KL warm-up); sets the
+    /// per-epoch measurements of the profile.
+    pub fn config(&self, config: TrainConfig) -> TrainConfig {
+        let (k, images) = self.epoch_importance;
+        let config = config
+            .with_eval_samples(self.eval_samples)
+            .with_importance_samples(k)
+            .with_importance_images(images)
+            .with_test_images(if self.quick { 2_000 } else { 10_000 });
+        if !self.quick {
+            return config;
+        }
+        let (epochs, digits) = match config.model.backbone {
+            Backbone::Mlp => self.quick_mlp,
+            Backbone::Conv => self.quick_conv,
+        };
+        let warmup = config.kl_warmup_epochs.min(epochs / 2);
+        config
+            .with_epochs(epochs)
+            .with_train_limit(digits)
+            .with_kl_warmup_epochs(warmup)
+    }
+}
+
 /// One epoch as logged in `metrics.jsonl`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Logged {
@@ -124,42 +157,32 @@ impl<'a> Setup<'a> {
     }
 
     /// The strong MLP VAE's shared run, `(name, config)`: VAE-Q1 to VAE-Q4 all use this one
-    /// run, so it is trained once.
+    /// run, so it is trained once (or loaded from the shipped weights).
     pub fn strong_mlp(&self) -> (&'static str, TrainConfig) {
-        ("strong-mlp", self.preset(Preset::Strong, Backbone::Mlp))
+        self.budget.strong_mlp()
     }
 
     /// `preset` for `backbone` at this profile's budget.
     pub fn preset(&self, preset: Preset, backbone: Backbone) -> TrainConfig {
-        self.budget(preset.config(backbone))
-    }
-
-    /// Shrinks a config to CI size in quick mode (epochs, digits, KL warm-up); sets the
-    /// per-epoch measurements of the profile.
-    pub fn budget(&self, config: TrainConfig) -> TrainConfig {
-        let (k, images) = self.budget.epoch_importance;
-        let config = config
-            .with_eval_samples(self.budget.eval_samples)
-            .with_importance_samples(k)
-            .with_importance_images(images)
-            .with_test_images(if self.budget.quick { 2_000 } else { 10_000 });
-        if !self.budget.quick {
-            return config;
-        }
-        let (epochs, digits) = match config.model.backbone {
-            Backbone::Mlp => self.budget.quick_mlp,
-            Backbone::Conv => self.budget.quick_conv,
-        };
-        let warmup = config.kl_warmup_epochs.min(epochs / 2);
-        config
-            .with_epochs(epochs)
-            .with_train_limit(digits)
-            .with_kl_warmup_epochs(warmup)
+        self.budget.config(preset.config(backbone))
     }
 
     /// Trains `config` as the shared run `<name>-<config hash>`; a run with the same name
     /// and config is reloaded (or resumed) instead.
     pub fn train(&self, name: &str, config: &TrainConfig) -> anyhow::Result<Trained> {
+        if let Some(dir) = data::run::shipped_with_config("vae", config) {
+            println!(
+                "VAE: loading the shipped run {} (same config)",
+                dir.display()
+            );
+            let (_, model) = crate::tasks::load_model(&dir, self.ctx.device())?;
+            let records = data::run::read_records(&dir).context("reading the epoch records")?;
+            return Ok(Trained {
+                config: config.clone(),
+                model,
+                records,
+            });
+        }
         let options = self.ctx.shared_run("vae", name, config);
         let train = self.train.clone().limited(config.train_limit);
         let selected = &self.ctx.selected;

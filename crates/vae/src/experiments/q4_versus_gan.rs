@@ -207,7 +207,8 @@ fn gan_entry(
     backbone: gan::Backbone,
 ) -> anyhow::Result<Entry> {
     let (name, config) = backbone_run(gan_ctx, backbone);
-    let (state, records) = gan_ctx.train(&name, &config)?;
+    let trained = gan_ctx.train(&name, &config)?;
+    let records = &trained.records;
     let fids: Vec<f64> = (records.iter())
         .filter_map(|r| r.record.scores.as_ref().map(|s| s.fid))
         .collect();
@@ -215,7 +216,7 @@ fn gan_entry(
         0 => ctx.train.len(),
         limit => limit,
     };
-    let generator = &state.generator;
+    let generator = &trained.generator;
     Ok(Entry {
         label,
         trained_on: format!(
@@ -225,7 +226,7 @@ fn gan_entry(
         run: name,
         config: serde_json::to_value(&config)?,
         parameters: generator.num_params(),
-        other_parameters: ("D", state.discriminator.num_params()),
+        other_parameters: ("D", trained.discriminator_parameters),
         train_seconds: records.iter().map(|r| r.record.train_seconds).sum(),
         fid_rises: rises(&fids),
         test_elbo: None,

@@ -74,11 +74,20 @@ pub fn chosen(only: &[String]) -> anyhow::Result<Option<Vec<Planned>>> {
         .map(Some)
 }
 
+/// How `cargo xtask all` runs the experiments.
+#[derive(Clone, Copy, Debug)]
+pub struct Profile {
+    /// Small CI-sized experiments (`--quick`).
+    pub quick: bool,
+    /// Train every model instead of loading shipped runs (`--retrain`).
+    pub retrain: bool,
+}
+
 /// Runs every experiment (or the `only` ones), continuing past failures so one broken
 /// experiment does not hide the others' results.
 pub fn run_all(
     plan: &BuildPlan,
-    quick: bool,
+    profile: Profile,
     reports: &Path,
     data_dir: Option<&Path>,
     only: Option<&[Planned]>,
@@ -116,8 +125,11 @@ pub fn run_all(
                 "--reports",
             ]);
             command.arg(reports);
-            if quick {
+            if profile.quick {
                 command.arg("--quick");
+            }
+            if profile.retrain {
+                command.arg("--retrain");
             }
             if let Some(dir) = data_dir {
                 command.arg("--data-dir").arg(dir);

@@ -28,6 +28,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use data::figure::{GridOptions, image_grid, save_png};
 use data::{BackendChoice, DataSetName, ImageSet, Split};
+use experiments::Profile;
 
 #[derive(Parser)]
 #[command(
@@ -60,6 +61,10 @@ enum Command {
         /// DBM-Q1`); the other sections stay as an earlier run wrote them.
         #[arg(long)]
         only: Vec<String>,
+        /// Retrain every model from scratch instead of loading the shipped runs of
+        /// data/pretrained/ (resumable: rerun the same command to continue).
+        #[arg(long)]
+        retrain: bool,
     },
     /// Show where each data set was found, its counts per label and checksums.
     DataInfo {
@@ -151,7 +156,14 @@ fn main() {
             data_dir,
             reports_dir,
             only,
-        } => all(quick, backend, data_dir.as_deref(), &reports_dir, &only),
+            retrain,
+        } => all(
+            Profile { quick, retrain },
+            backend,
+            data_dir.as_deref(),
+            &reports_dir,
+            &only,
+        ),
         Command::DataInfo { data_dir } => data_tasks::data_info(data_dir.as_deref()),
         Command::FetchData { set, dest, mirror } => data_tasks::fetch_data(set, dest, mirror),
         Command::Bench {
@@ -208,7 +220,7 @@ fn main() {
 }
 
 fn all(
-    quick: bool,
+    profile: Profile,
     backend: BackendChoice,
     data_dir: Option<&Path>,
     reports: &Path,
@@ -251,7 +263,7 @@ fn all(
     eprintln!("wrote {}", grid_path.display());
 
     let plan_only = experiments::chosen(only)?;
-    let outcomes = experiments::run_all(&plan, quick, reports, data_dir, plan_only.as_deref());
+    let outcomes = experiments::run_all(&plan, profile, reports, data_dir, plan_only.as_deref());
     let mut answers: BTreeMap<String, report::Answer> = questions::all()
         .into_iter()
         .filter_map(|q| {
@@ -271,7 +283,11 @@ fn all(
         })
         .collect();
 
-    let profile = if quick { "quick" } else { "full" };
+    let profile = match (profile.quick, profile.retrain) {
+        (true, _) => "quick",
+        (false, false) => "full (shipped models loaded where their config matches)",
+        (false, true) => "full, every model retrained (--retrain)",
+    };
     let preamble = report::Preamble {
         mode: match &plan_only {
             None => profile.into(),

@@ -15,6 +15,9 @@ pub struct ExperimentArgs {
     /// The report folder: figures go to `<reports>/figures/`.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    /// Train every model afresh, even where data/pretrained/ ships a run with the same config.
+    #[arg(long)]
+    pub retrain: bool,
 }
 
 impl ExperimentArgs {

@@ -78,6 +78,9 @@ impl ExperimentCommand {
         selected: SelectedDevice,
         data_dir: Option<PathBuf>,
     ) -> anyhow::Result<()> {
+        if self.args.retrain {
+            data::run::ignore_shipped_runs();
+        }
         let ctx = Context::new(self.args, selected, data_dir);
         run(registry, &self.id, &ctx)
     }
@@ -271,6 +274,7 @@ mod tests {
             ExperimentArgs {
                 quick: true,
                 reports: reports.path().to_owned(),
+                retrain: false,
             },
             data::select_device(data::BackendChoice::Flex).unwrap(),
             None,

@@ -8,6 +8,7 @@
 //! where the measured scores do not move: every committed byte stays in the history.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use burn::module::{Module, ModuleMapper, Param};
@@ -31,10 +32,22 @@ pub fn shipped(model: &str, name: &str) -> Option<PathBuf> {
     dir.join("config.json").is_file().then_some(dir)
 }
 
+/// Set by `experiment --retrain`: no shipped run stands in for training.
+static IGNORE_SHIPPED: AtomicBool = AtomicBool::new(false);
+
+/// Makes [`shipped_with_config`] find nothing in this process (`--retrain`).
+pub fn ignore_shipped_runs() {
+    IGNORE_SHIPPED.store(true, Ordering::Relaxed);
+}
+
 /// A shipped run of `model` trained with exactly `config`, if this checkout has one: what an
 /// experiment loads instead of training that config itself, whatever the experiment calls
-/// the run (two questions asking for the same config share one shipped run).
+/// the run (two questions asking for the same config share one shipped run). None after
+/// [`ignore_shipped_runs`].
 pub fn shipped_with_config(model: &str, config: &impl serde::Serialize) -> Option<PathBuf> {
+    if IGNORE_SHIPPED.load(Ordering::Relaxed) {
+        return None;
+    }
     let wanted = serde_json::to_value(config).ok()?;
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(pretrained_dir().join(model))
         .ok()?

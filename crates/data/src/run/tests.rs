@@ -299,3 +299,16 @@ fn a_shipped_run_loads_like_a_run_with_half_precision_weights() {
     let f16_bytes = std::fs::metadata(checkpoint.join("model.bpk")).unwrap();
     assert!(f16_bytes.len() < f32_bytes.len());
 }
+
+/// A shipped run is found by its config alone (here the diffusion model's, whatever its
+/// folder is called); `--retrain` (ignore_shipped_runs) makes every lookup come back empty.
+#[test]
+fn shipped_runs_are_found_by_config_until_retraining_is_asked_for() {
+    let saved: Value = read_json(&shipped_dir("creative", "full").join("config.json")).unwrap();
+    let config = &saved["config"];
+    let found = shipped_with_config("creative", config).expect("the shipped diffusion model");
+    assert_eq!(found, shipped_dir("creative", "full"));
+    assert_eq!(shipped_with_config("dbm", config), None, "another model's folder");
+    ignore_shipped_runs();
+    assert_eq!(shipped_with_config("creative", config), None);
+}

@@ -28,6 +28,7 @@ pub mod scatter;
 pub mod section;
 pub mod seed;
 pub mod threads;
+pub mod ticks;
 pub mod transform;
 
 /// The allocator of every genlab binary (`#[global_allocator] static A: data::Allocator =

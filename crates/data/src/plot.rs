@@ -3,10 +3,12 @@
 use std::path::Path;
 
 use image::RgbImage;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::figure::{FONT_FAMILY, register_font, save_png};
+use crate::ticks;
 
 /// One named curve.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -89,19 +91,34 @@ impl LinePlot {
             root.fill(&WHITE)?;
             let all: Vec<(f64, f64)> = self.series.iter().flat_map(|s| self.plotted(s)).collect();
             let (x_range, y_range) = ranges(&all);
+            // Epochs and steps are counted: integer ticks when every x is an integer.
+            let integers = !all.is_empty() && all.iter().all(|(x, _)| x.fract() == 0.0);
+            let x_ticks = ticks::linear(x_range.start, x_range.end, 10, integers);
+            let y_values = if self.log_y {
+                ticks::log(10f64.powf(y_range.start), 10f64.powf(y_range.end), 8)
+            } else {
+                ticks::linear(y_range.start, y_range.end, 8, false)
+            };
+            let y_ticks: Vec<f64> = if self.log_y {
+                y_values.iter().map(|v| v.log10()).collect()
+            } else {
+                y_values.clone()
+            };
+            let legend = legend_corner(&all, &x_range, &y_range);
             let mut chart = ChartBuilder::on(&root)
                 .caption(&self.title, (FONT_FAMILY, 20))
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(70)
-                .build_cartesian_2d(x_range, y_range)?;
+                .build_cartesian_2d(
+                    Ticked::new(x_range, x_ticks.clone()),
+                    Ticked::new(y_range, y_ticks),
+                )?;
             let log_y = self.log_y;
+            let x_format = move |v: &f64| ticks::label(*v, &x_ticks);
             let y_format = move |v: &f64| {
-                if log_y {
-                    format!("{:.3}", 10f64.powf(*v))
-                } else {
-                    format!("{v:.3}")
-                }
+                let value = if log_y { 10f64.powf(*v) } else { *v };
+                ticks::label(value, &y_values)
             };
             chart
                 .configure_mesh()
@@ -113,6 +130,7 @@ impl LinePlot {
                 })
                 .label_style((FONT_FAMILY, 13))
                 .axis_desc_style((FONT_FAMILY, 15))
+                .x_label_formatter(&x_format)
                 .y_label_formatter(&y_format)
                 .draw()?;
             for (i, series) in self.series.iter().enumerate() {
@@ -130,6 +148,7 @@ impl LinePlot {
             if self.series.iter().any(|s| !s.name.is_empty()) {
                 chart
                     .configure_series_labels()
+                    .position(legend)
                     .label_font((FONT_FAMILY, 13))
                     .background_style(WHITE.mix(0.8))
                     .border_style(BLACK)
@@ -152,6 +171,74 @@ fn ranges(points: &[(f64, f64)]) -> (std::ops::Range<f64>, std::ops::Range<f64>)
         axis_span(points.iter().map(|p| p.0)),
         axis_span(points.iter().map(|p| p.1)),
     )
+}
+
+/// A linear f64 axis whose ticks are given ([`ticks`]) instead of plotters' own.
+pub(crate) struct Ticked {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ticked {
+    pub(crate) fn new(range: std::ops::Range<f64>, ticks: Vec<f64>) -> Self {
+        Self {
+            inner: range.into(),
+            ticks,
+        }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Bold grid lines at the ticks; no light ones between them.
+        if hint.weight().allow_light_points() {
+            vec![]
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// The corner of the plot holding the fewest points, where the legend hides the least data.
+fn legend_corner(
+    points: &[(f64, f64)],
+    x: &std::ops::Range<f64>,
+    y: &std::ops::Range<f64>,
+) -> SeriesLabelPosition {
+    // Share of the axes the legend box covers, measured from its corner.
+    let (width, height) = (0.45, 0.35);
+    let corners = [
+        (SeriesLabelPosition::UpperRight, true, true),
+        (SeriesLabelPosition::UpperLeft, false, true),
+        (SeriesLabelPosition::LowerRight, true, false),
+        (SeriesLabelPosition::LowerLeft, false, false),
+    ];
+    let inside = |&(px, py): &(f64, f64), right: bool, upper: bool| {
+        let fx = (px - x.start) / (x.end - x.start);
+        let fy = (py - y.start) / (y.end - y.start);
+        let in_x = if right { fx > 1.0 - width } else { fx < width };
+        let in_y = if upper {
+            fy > 1.0 - height
+        } else {
+            fy < height
+        };
+        in_x && in_y
+    };
+    corners
+        .into_iter()
+        .min_by_key(|&(_, right, upper)| points.iter().filter(|p| inside(p, right, upper)).count())
+        .map_or(SeriesLabelPosition::UpperRight, |(corner, _, _)| corner)
 }
 
 /// An axis range covering `values` with a 5% margin; a unit range around a lone value.
@@ -225,5 +312,22 @@ mod tests {
     fn an_empty_plot_still_renders() {
         let img = LinePlot::new("nothing yet", "x", "y").render().unwrap();
         assert_eq!(img.dimensions(), (800, 500));
+    }
+
+    #[test]
+    fn the_legend_goes_to_the_emptiest_corner() {
+        // A falling curve fills the upper left and lower right.
+        let falling: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64, 10.0 - i as f64)).collect();
+        let (x, y) = ranges(&falling);
+        assert!(matches!(
+            legend_corner(&falling, &x, &y),
+            SeriesLabelPosition::UpperRight | SeriesLabelPosition::LowerLeft
+        ));
+        // A rising one: upper left or lower right.
+        let rising: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64, i as f64)).collect();
+        assert!(matches!(
+            legend_corner(&rising, &x, &y),
+            SeriesLabelPosition::UpperLeft | SeriesLabelPosition::LowerRight
+        ));
     }
 }

@@ -8,7 +8,8 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::figure::{FONT_FAMILY, register_font, save_png};
-use crate::plot::{LinePlot, axis_span};
+use crate::plot::{LinePlot, Ticked, axis_span};
+use crate::ticks;
 
 /// Width in pixels of the legend strip right of the chart.
 const LEGEND_WIDTH: u32 = 90;
@@ -63,16 +64,25 @@ impl ScatterPlot {
                 .collect();
             let x_range = axis_span(shown.iter().map(|p| p.0));
             let y_range = axis_span(shown.iter().map(|p| p.1));
+            let x_ticks = ticks::linear(x_range.start, x_range.end, 8, false);
+            let y_ticks = ticks::linear(y_range.start, y_range.end, 8, false);
             let mut chart = ChartBuilder::on(&plot_area)
                 .caption(&self.title, (FONT_FAMILY, 20))
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
-                .build_cartesian_2d(x_range, y_range)?;
+                .build_cartesian_2d(
+                    Ticked::new(x_range, x_ticks.clone()),
+                    Ticked::new(y_range, y_ticks.clone()),
+                )?;
+            let x_format = |v: &f64| ticks::label(*v, &x_ticks);
+            let y_format = |v: &f64| ticks::label(*v, &y_ticks);
             chart
                 .configure_mesh()
                 .x_desc(&self.x_label)
                 .y_desc(&self.y_label)
+                .x_label_formatter(&x_format)
+                .y_label_formatter(&y_format)
                 .label_style((FONT_FAMILY, 13))
                 .axis_desc_style((FONT_FAMILY, 15))
                 .draw()?;

@@ -308,7 +308,11 @@ fn shipped_runs_are_found_by_config_until_retraining_is_asked_for() {
     let config = &saved["config"];
     let found = shipped_with_config("creative", config).expect("the shipped diffusion model");
     assert_eq!(found, shipped_dir("creative", "full"));
-    assert_eq!(shipped_with_config("dbm", config), None, "another model's folder");
+    assert_eq!(
+        shipped_with_config("dbm", config),
+        None,
+        "another model's folder"
+    );
     ignore_shipped_runs();
     assert_eq!(shipped_with_config("creative", config), None);
 }

@@ -48,6 +48,48 @@ pub struct Outcome {
     pub ok: bool,
 }
 
+fn profiles_path(reports: &Path) -> std::path::PathBuf {
+    reports.join("profiles.json")
+}
+
+/// Records `profile` as the one that wrote the sections of the experiments that succeeded,
+/// beside what earlier `--only` runs recorded for the others (`<reports>/profiles.json`),
+/// and returns the whole record: the report's header names each section's profile.
+pub fn record_profiles(
+    reports: &Path,
+    outcomes: &[Outcome],
+    profile: &str,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let path = profiles_path(reports);
+    let mut profiles: std::collections::BTreeMap<String, String> =
+        data::run::read_json(&path).unwrap_or_default();
+    for outcome in outcomes.iter().filter(|o| o.ok) {
+        profiles.insert(outcome.id.to_string(), profile.to_string());
+    }
+    data::run::write_json(&path, &profiles)?;
+    Ok(profiles)
+}
+
+/// One line naming the profile of every section: "quick" when one profile wrote them all.
+pub fn profiles_line(profiles: &std::collections::BTreeMap<String, String>) -> String {
+    let mut by_profile: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (id, profile) in profiles {
+        by_profile
+            .entry(profile.as_str())
+            .or_default()
+            .push(id.as_str());
+    }
+    match by_profile.len() {
+        0 => "none run yet".into(),
+        1 => by_profile.keys().next().unwrap().to_string(),
+        _ => by_profile
+            .iter()
+            .map(|(profile, ids)| format!("{profile} for {}", ids.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
 /// The experiments answering the question ids of `--only` (None when it is empty); an
 /// unknown id is an error listing the ids there are.
 pub fn chosen(only: &[String]) -> anyhow::Result<Option<Vec<Planned>>> {
@@ -96,6 +138,7 @@ pub fn run_all(
     // `--only`, the sections the chosen experiments are about to rewrite.
     match only {
         None => {
+            let _ = std::fs::remove_file(profiles_path(reports));
             for folder in ["sections", "numbers", "families"] {
                 let _ = std::fs::remove_dir_all(reports.join(folder));
             }
@@ -187,5 +230,31 @@ mod tests {
             ids.contains(&"RBM-Q4") && ids.contains(&"GAN-Q6"),
             "{ids:?}"
         );
+    }
+
+    #[test]
+    fn the_header_names_one_profile_or_each_sections() {
+        let reports = tempfile::tempdir().unwrap();
+        let ran = |id, ok| Outcome {
+            id,
+            seconds: 1.0,
+            ok,
+        };
+        let all = record_profiles(
+            reports.path(),
+            &[ran("A-Q1", true), ran("B-Q1", true)],
+            "quick",
+        )
+        .unwrap();
+        assert_eq!(profiles_line(&all), "quick");
+        // An --only rerun in the full profile changes its own section's entry; a failed
+        // experiment keeps the profile that last wrote its section.
+        let mixed = record_profiles(
+            reports.path(),
+            &[ran("B-Q1", true), ran("A-Q1", false)],
+            "full",
+        )
+        .unwrap();
+        assert_eq!(profiles_line(&mixed), "full for B-Q1; quick for A-Q1");
     }
 }

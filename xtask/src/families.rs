@@ -27,6 +27,54 @@ pub fn records(reports: &Path) -> (Vec<FamilyRecord>, Vec<&'static str>) {
 
 /// The comparison as markdown: a table of the scores and costs, then each family's samples.
 pub fn table(records: &[FamilyRecord], missing: &[&str]) -> String {
+    let mut md = scores_table(records);
+    if !records.is_empty() {
+        md.push_str("\n| family | samples of the run in the table |\n|---|---|\n");
+        for r in records {
+            md.push_str(&format!(
+                "| {} ({}) | ![{}]({}) |\n",
+                r.family, r.from, r.family, r.samples_figure
+            ));
+        }
+    }
+    if !missing.is_empty() {
+        md.push_str(&format!(
+            "\nNot in the table (their experiments have not written sample scores in this \
+             report): {}.\n",
+            missing.join(", ")
+        ));
+    }
+    md
+}
+
+/// The report's opening summary: every MNIST family on the same measures (GAN-Q6 shows
+/// their samples beside the same table).
+pub fn summary(reports: &Path) -> String {
+    let (records, missing) = records(reports);
+    let mut md = String::from(
+        "<a id=\"summary\"></a>\n## Summary: every family on the same measures\n\n\
+         The sample scores of each MNIST family's model as its section measured them (the \
+         eval crate's classifier features; the real-data floor is in the next part). \
+         Likelihoods are not comparable across families and stay in their sections: RBM-Q1 \
+         (AIS), DBM-Q2 (variational bound), VAE-Q1 (importance-sampled); the diffusion \
+         model is scored on Fashion-MNIST in CREATIVE.\n\n",
+    );
+    if records.is_empty() {
+        md.push_str("No family has written sample scores in this report yet.\n");
+    } else {
+        md.push_str(&scores_table(&records));
+    }
+    if !missing.is_empty() {
+        md.push_str(&format!(
+            "\nNot yet measured here: {}.\n",
+            missing.join(", ")
+        ));
+    }
+    md
+}
+
+/// One row per family: sample scores, training time, sampling time.
+fn scores_table(records: &[FamilyRecord]) -> String {
     let mut md = String::from(
         "| family | run | samples | FID | classes covered | precision | recall | density | coverage | training seconds | ms to draw 1000 samples |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -46,22 +94,6 @@ pub fn table(records: &[FamilyRecord], missing: &[&str]) -> String {
             s.density_coverage.coverage,
             r.train_seconds,
             r.sampling_ms_1000,
-        ));
-    }
-    if !records.is_empty() {
-        md.push_str("\n| family | samples of the run in the table |\n|---|---|\n");
-        for r in records {
-            md.push_str(&format!(
-                "| {} ({}) | ![{}]({}) |\n",
-                r.family, r.from, r.family, r.samples_figure
-            ));
-        }
-    }
-    if !missing.is_empty() {
-        md.push_str(&format!(
-            "\nNot in the table (their experiments have not written sample scores in this \
-             report): {}.\n",
-            missing.join(", ")
         ));
     }
     md

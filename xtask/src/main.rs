@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's tasks.
 //!
-//! - `all`: the main job: checks the data, runs every experiment, writes `reports/`;
+//! - `all`: the main job: checks the data, runs every experiment, writes `reports/`
+//!   (REPORT.md, index.html, results.json);
 //! - `data-info`: where each data set was found and its statistics;
 //! - `fetch-data <set>`: downloads a data set into `data/<set>/`, verified;
 //! - `bench gemm`: throughput of the models' matrix products on a backend;
@@ -10,15 +11,20 @@
 
 mod bench;
 mod bench_task;
+#[cfg(test)]
+mod browser;
+mod closing;
 mod conv_bench;
 mod data_tasks;
 mod evaluation;
 mod experiments;
 mod families;
 mod gpu;
+mod html;
 mod models_bench;
 mod questions;
 mod report;
+mod results;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -271,6 +277,9 @@ fn all(
         })
         .collect();
     families::fill(&mut answers, reports)?;
+    if let Some(body) = closing::section(reports, &eval::pretrained_dir()) {
+        answers.insert("CLOSING".into(), report::Answer { body });
+    }
     let timings: Vec<String> = outcomes
         .iter()
         .map(|o| {
@@ -288,14 +297,9 @@ fn all(
         (false, false) => "full (shipped models loaded where their config matches)",
         (false, true) => "full, every model retrained (--retrain)",
     };
+    let profiles = experiments::record_profiles(reports, &outcomes, profile)?;
     let preamble = report::Preamble {
-        mode: match &plan_only {
-            None => profile.into(),
-            Some(chosen) => format!(
-                "{profile} for {}; the other sections as an earlier run wrote them",
-                chosen.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")
-            ),
-        },
+        mode: experiments::profiles_line(&profiles),
         backend: plan.reason.clone(),
         data: [
             data_lines,
@@ -310,6 +314,7 @@ fn all(
             "figures/mnist-train-grid.png".into(),
         )],
         parts: vec![
+            families::summary(reports),
             evaluation::section(&eval::pretrained_dir()),
             models_bench::speed_section(reports),
         ],
@@ -320,6 +325,16 @@ fn all(
         std::io::Write::write_all(f, text.as_bytes())
     })
     .with_context(|| format!("writing {}", report_path.display()))?;
+    data::run::write_json(
+        &reports.join("results.json"),
+        &results::collect(reports, &preamble.mode, &preamble.backend),
+    )?;
+    let page_path = reports.join("index.html");
+    let page = html::render(&text, reports, report::TITLE);
+    data::run::write_atomically(&page_path, |f| {
+        std::io::Write::write_all(f, page.as_bytes())
+    })
+    .with_context(|| format!("writing {}", page_path.display()))?;
     eprintln!(
         "wrote {} ({} questions, {} answered) in {:.1}s",
         report_path.display(),

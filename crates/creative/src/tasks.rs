@@ -131,12 +131,7 @@ pub fn run_or_shipped(run: Option<&Path>) -> anyhow::Result<PathBuf> {
 /// the repository's shipped weights.
 pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     let (_, model) = load_model(&args.run, &selected.device)?;
-    let dest = args.destination("creative")?;
-    data::run::ship(&args.run, &dest, &["evaluation.json"], |folder| {
-        data::run::save_module_half(folder, "ema", &model)
-    })?;
-    println!("shipped {} to {}", args.run.display(), dest.display());
-    Ok(())
+    data::run::ship_module(args, "creative", &["evaluation.json"], "ema", &model)
 }
 
 #[derive(Clone, Debug, clap::Args)]

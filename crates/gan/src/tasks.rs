@@ -67,12 +67,7 @@ pub fn train(
 /// The discriminator stays behind: nothing the report measures samples from it.
 pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     let (_, generator) = load_generator(&args.run, &selected.device)?;
-    let dest = args.destination("gan")?;
-    data::run::ship(&args.run, &dest, &[], |folder| {
-        data::run::save_module_half(folder, "generator", &generator)
-    })?;
-    println!("shipped {} to {}", args.run.display(), dest.display());
-    Ok(())
+    data::run::ship_module(args, "gan", &[], "generator", &generator)
 }
 
 #[derive(Clone, Debug, clap::Args)]

@@ -58,12 +58,7 @@ const SHIPPED_RBM: &str = "rbm";
 /// repository's shipped weights.
 pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     let trained = Trained::load(&args.run, &selected.device)?;
-    let dest = args.destination("rbm")?;
-    data::run::ship(&args.run, &dest, &["ais.json"], |folder| {
-        data::run::save_module_half(folder, SHIPPED_RBM, &trained.state.rbm)
-    })?;
-    println!("shipped {} to {}", args.run.display(), dest.display());
-    Ok(())
+    data::run::ship_module(args, "rbm", &["ais.json"], SHIPPED_RBM, &trained.state.rbm)
 }
 
 /// A trained run: its config, newest checkpoint and the data set it was trained on.

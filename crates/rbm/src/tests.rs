@@ -249,3 +249,28 @@ fn the_learning_rate_decays_geometrically_per_epoch() {
     let constant = TrainConfig::new(RbmConfig::new()).with_learning_rate(0.05);
     assert_eq!(constant.update_at(100).learning_rate, 0.05);
 }
+
+/// `train --preset strong` reproduces the shipped RBM, and the shipped half-precision
+/// weights are the trained model: on the same monitored digits they give the exact
+/// pseudo-likelihood and reconstruction error the training log recorded after the last epoch.
+#[test]
+fn the_shipped_strong_rbm_is_the_strong_preset_trained() {
+    use data::{DataSetName, ImageSet, Split};
+    let config = crate::train::Preset::Strong.config();
+    let dir = data::run::shipped_with_config("rbm", &config).expect("data/pretrained/rbm/strong");
+    let device = Device::flex();
+    let trained = crate::tasks::Trained::load(&dir, &device).unwrap();
+    let train = ImageSet::load(DataSetName::Mnist, Split::Train, None).unwrap();
+    let test = ImageSet::load(DataSetName::Mnist, Split::Test, None).unwrap();
+    let now = crate::train::monitor(&trained.state.rbm, &train, &test, &config, &device);
+    let logged: Vec<serde_json::Value> = data::run::read_records(&dir).unwrap();
+    let last = logged.last().unwrap();
+    let logged_pl = last["pseudo_likelihood_exact"].as_f64().unwrap();
+    let logged_mse = last["test_reconstruction_mse"].as_f64().unwrap();
+    assert!(
+        (now.pseudo_likelihood_exact - logged_pl).abs() < 0.5,
+        "{} vs {logged_pl}",
+        now.pseudo_likelihood_exact
+    );
+    assert!((now.test_reconstruction_mse - logged_mse).abs() < 1e-3);
+}

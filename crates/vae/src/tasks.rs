@@ -89,12 +89,7 @@ pub fn load_model(dir: &Path, device: &Device) -> anyhow::Result<(TrainConfig, V
 /// repository's shipped weights, where the full report profile loads it instead of training.
 pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     let (_, model) = load_model(&args.run, &selected.device)?;
-    let dest = args.destination("vae")?;
-    data::run::ship(&args.run, &dest, &["likelihood.json"], |folder| {
-        data::run::save_module_half(folder, "model", &model)
-    })?;
-    println!("shipped {} to {}", args.run.display(), dest.display());
-    Ok(())
+    data::run::ship_module(args, "vae", &["likelihood.json"], "model", &model)
 }
 
 #[derive(Clone, Debug, clap::Args)]

@@ -9,7 +9,9 @@ use eval::experiment::Question;
 use serde_json::json;
 
 use super::sweeps::{self, ScheduleRun, WidthCost};
-use super::trade_offs::{comparison, guidance_table, sampler_table, scores_row};
+use super::trade_offs::{
+    FID_AIM, comparison, flat_from, guidance_table, sampler_table, scores_row, shortfall,
+};
 use super::{Model, Setup, baselines, sampler_label};
 use crate::evaluate::Evaluation;
 use crate::sample::{Request, Sampler, sample_observed, unit_values};
@@ -52,6 +54,13 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
         .find(|e| (e.guidance - 2.0).abs() < 1e-9)
         .unwrap_or(&headline);
     md += &comparison(setup, diffusion_at_sweep, &vae, &gan, &floor_sweep)?;
+    md += &shortfall(
+        &headline,
+        &floor_headline,
+        &guidance,
+        &samplers,
+        &model.records,
+    );
     let numbers = json!({
         "budget": budget, "model_dir": model.dir, "shipped": model.shipped,
         "config": model.config, "widths": widths, "schedules": schedules,
@@ -277,8 +286,7 @@ fn samples(
     md += &format!(
         "\nThe classifier reads {:.1}% of the samples as the class that was asked for, against \
          its own {:.1}% on the real test images, {easier}. The FID is {:.2}, {:.1}× the floor \
-         of {:.2} at this sample count (the issue's aim: below 5, with a floor of 0.39 at \
-         10,000). The samples' nearest training image is {:.2} away on average (L2 over [0, 1] \
+         of {:.2} at this sample count (the aim: below {FID_AIM}). The samples' nearest training image is {:.2} away on average (L2 over [0, 1] \
          pixels), the real test images' {test_nearest:.2}: {copies}. Sampling took {:.0} ms per \
          image on this machine.\n\n",
         100.0 * headline.class_accuracy,
@@ -341,13 +349,9 @@ fn real_test_nearest_train() -> anyhow::Result<f64> {
 
 /// Where the loss curve flattens: the first epoch within 5% of the final loss.
 fn flattening(records: &[crate::train::EpochRecord]) -> String {
-    let Some(last) = records.last() else {
+    let (Some(last), Some(epoch)) = (records.last(), flat_from(records)) else {
         return String::new();
     };
-    let epoch = records
-        .iter()
-        .position(|r| r.loss <= last.loss * 1.05)
-        .unwrap_or(0);
     format!(
         "The loss is within 5% of its final {:.4} from epoch {} of {} on (it averages over \
          all noise levels; the low ones, where the image is nearly clean, stay easy, the high \

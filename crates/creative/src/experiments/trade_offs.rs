@@ -207,3 +207,88 @@ pub fn comparison(
     );
     Ok(md)
 }
+
+/// The first epoch (from 0) whose loss is within 5% of the last one's.
+pub fn flat_from(records: &[crate::train::EpochRecord]) -> Option<usize> {
+    let last = records.last()?;
+    records.iter().position(|r| r.loss <= last.loss * 1.05)
+}
+
+/// The FID this project aims the shipped model at (10,000 samples against the test split).
+pub const FID_AIM: f64 = 5.0;
+
+/// Where the headline FID falls short of [`FID_AIM`], and which of the sweeps above says
+/// why: the sampler's steps, guidance, or training; an empty string when the aim is met.
+pub fn shortfall(
+    headline: &Evaluation,
+    floor: &SampleScores,
+    guidance: &[Evaluation],
+    samplers: &[Evaluation],
+    records: &[crate::train::EpochRecord],
+) -> String {
+    let s = &headline.scores;
+    if s.fid < FID_AIM {
+        return String::new();
+    }
+    let mut md = format!(
+        "**Why the FID misses the aim.** {:.2} against the aim of {FID_AIM} ({:.1}× it; the \
+         floor is {:.2}). ",
+        s.fid,
+        s.fid / FID_AIM,
+        floor.fid
+    );
+    let ddim: Vec<&Evaluation> = samplers
+        .iter()
+        .filter(|e| matches!(e.sampler, Sampler::Ddim { .. }))
+        .collect();
+    let at_headline = ddim.iter().find(|e| e.sampler == headline.sampler);
+    if let (Some(used), Some(most)) = (at_headline, ddim.last())
+        && most.sampler != used.sampler
+    {
+        let gain = 1.0 - most.scores.fid / used.scores.fid;
+        let needed = 1.0 - FID_AIM / s.fid;
+        md += &format!(
+            "Steps: at {} samples {} scores {:.2} against {:.2} for {}, {:.0}% lower, where \
+             the aim needs {:.0}%{}. ",
+            most.samples,
+            sampler_label(most.sampler),
+            most.scores.fid,
+            used.scores.fid,
+            sampler_label(used.sampler),
+            100.0 * gain,
+            100.0 * needed,
+            if gain < needed {
+                ": more steps help but do not close the gap"
+            } else {
+                ": more steps alone may close it, at their cost in time"
+            }
+        );
+    }
+    if let Some(best) = guidance
+        .iter()
+        .min_by(|a, b| a.scores.fid.total_cmp(&b.scores.fid))
+    {
+        md += &format!(
+            "Guidance: the sweep's lowest FID is at guidance {} (the headline uses {}). ",
+            best.guidance, headline.guidance
+        );
+    }
+    let (p, r) = (&s.precision_recall, &floor.precision_recall);
+    md += &format!(
+        "What is left is in both directions at once: precision {:.3} and recall {:.3}, against \
+         {:.3} and {:.3} for real images, so the samples are both less faithful and less varied \
+         than the data, which neither more steps nor another guidance scale changes. ",
+        p.precision, p.recall, r.precision, r.recall
+    );
+    if let Some(flat) = flat_from(records) {
+        md += &format!(
+            "Training: the loss was within 5% of its final value from epoch {} of {} on, so \
+             more epochs of this model would buy little; the untested lever is capacity (the \
+             width was chosen for the CPU's training time), which the next GPU run should \
+             test with base width 48 or 64.",
+            flat + 1,
+            records.len()
+        );
+    }
+    md + "\n\n"
+}

@@ -37,8 +37,8 @@ pub use files::{
 pub use hooks::{EpochHook, SampleGrid, fields};
 pub use shared::{config_hash, load_latest, shared};
 pub use ship::{
-    ShipArgs, ignore_shipped_runs, output_path, pretrained_dir, save_module_half, ship, shipped,
-    shipped_dir, shipped_with_config,
+    ShipArgs, ignore_shipped_runs, output_path, pretrained_dir, save_module_half, ship,
+    ship_module, shipped, shipped_dir, shipped_with_config,
 };
 
 /// The command-line flags every training binary shares.

@@ -111,6 +111,23 @@ pub fn save_module_half<M: Module>(dir: &Path, name: &str, module: &M) -> anyhow
     super::save_module(dir, name, &module.clone().map(&mut ToHalf))
 }
 
+/// Ships the run of `args` as `model`'s, its checkpoint holding `module` alone in half
+/// precision as `<file>.bpk`: what every model's `ship` command does.
+pub fn ship_module<M: Module>(
+    args: &ShipArgs,
+    model: &str,
+    extra: &[&str],
+    file: &str,
+    module: &M,
+) -> anyhow::Result<()> {
+    let dest = args.destination(model)?;
+    ship(&args.run, &dest, extra, |folder| {
+        save_module_half(folder, file, module)
+    })?;
+    println!("shipped {} to {}", args.run.display(), dest.display());
+    Ok(())
+}
+
 /// Copies the run in `run_dir` to `dest` as a shipped run: its records, and a checkpoint
 /// of the same epoch holding only what `save` writes into the folder it is given.
 /// `extra` names further files of the run to keep (e.g. `evaluation.json`) when present.

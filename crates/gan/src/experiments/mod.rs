@@ -48,6 +48,8 @@ pub struct Budget {
     pub eval_samples: usize,
     /// Epochs of GAN-Q2's four settings.
     pub strong_discriminator_epochs: usize,
+    /// Epochs of GAN-Q3's three seeds (0: the tuned preset's).
+    pub stability_epochs: usize,
     /// GAN-Q5: epochs of the convolutional backbones and of the MLP (which trains longer to
     /// be read at their wall times), and the digits per epoch of all three (0: all).
     pub backbone_epochs: (usize, usize),
@@ -65,6 +67,7 @@ impl Budget {
                 quick_conv: (2, 2_560),
                 eval_samples: 2_000,
                 strong_discriminator_epochs: 3,
+                stability_epochs: 0,
                 backbone_epochs: (2, 12),
                 backbone_train_limit: 2_560,
                 family_samples: 1000,
@@ -76,7 +79,8 @@ impl Budget {
                 quick_conv: (0, 0),
                 eval_samples: 10_000,
                 strong_discriminator_epochs: 15,
-                backbone_epochs: (10, 50),
+                stability_epochs: 30,
+                backbone_epochs: (10, 100),
                 backbone_train_limit: 0,
                 family_samples: 10_000,
             }

@@ -18,7 +18,11 @@ pub static EXPERIMENT: Question = Question {
 
 /// GAN-Q3: seeds, FID and classes over epochs, loss oscillation, the course's mode preference.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
-    let base = ctx.tuned(Backbone::Mlp);
+    let tuned = ctx.tuned(Backbone::Mlp);
+    let base = match ctx.budget.stability_epochs {
+        0 => tuned.clone(),
+        epochs => tuned.clone().with_epochs(epochs),
+    };
     let mut fid = LinePlot::new("GAN-Q3: FID over epochs, three seeds", "epoch", "FID").log_y(true);
     let mut kl = LinePlot::new(
         "GAN-Q3: KL(class histogram || uniform) over epochs",
@@ -35,7 +39,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let mut finals = Vec::new();
     for seed in [0u64, 1, 2] {
         let config = base.clone().with_seed(seed);
-        let name = if seed == 0 {
+        let name = if serde_json::to_value(&config)? == serde_json::to_value(&tuned)? {
             "q1-tuned-mlp".to_string()
         } else {
             format!("q3-seed-{seed}")

@@ -48,6 +48,28 @@ pub struct Outcome {
     pub ok: bool,
 }
 
+/// "12 min elapsed, about 30 min left": the time left is what the remaining experiments took
+/// in the last run that timed them all (`<reports>/timings.json`), unknown otherwise.
+pub fn progress(
+    elapsed_s: f64,
+    remaining: &[&str],
+    timings: &std::collections::BTreeMap<String, f64>,
+) -> String {
+    let left: Option<f64> = remaining.iter().map(|id| timings.get(*id).copied()).sum();
+    let minutes = |s: f64| format!("{:.0} min", s / 60.0);
+    match left {
+        Some(left) => format!(
+            "{} elapsed, about {} left",
+            minutes(elapsed_s),
+            minutes(left)
+        ),
+        None => format!(
+            "{} elapsed, time left unknown until every experiment has run once",
+            minutes(elapsed_s)
+        ),
+    }
+}
+
 fn profiles_path(reports: &Path) -> std::path::PathBuf {
     reports.join("profiles.json")
 }
@@ -150,10 +172,22 @@ pub fn run_all(
             }
         }
     }
-    only.map_or_else(planned, <[Planned]>::to_vec)
-        .into_iter()
-        .map(|Planned { krate, id, .. }| {
-            eprintln!("== experiment {id} ({krate})");
+    let chosen = only.map_or_else(planned, <[Planned]>::to_vec);
+    let ids: Vec<&str> = chosen.iter().map(|p| p.id).collect();
+    let timings_path = reports.join("timings.json");
+    let mut timings: std::collections::BTreeMap<String, f64> =
+        data::run::read_json(&timings_path).unwrap_or_default();
+    let run_started = Instant::now();
+    chosen
+        .iter()
+        .enumerate()
+        .map(|(i, &Planned { krate, id, .. })| {
+            eprintln!(
+                "== experiment {id} ({krate}) [{}/{}, {}]",
+                i + 1,
+                ids.len(),
+                progress(run_started.elapsed().as_secs_f64(), &ids[i..], &timings)
+            );
             let started = Instant::now();
             let mut command =
                 Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -178,6 +212,12 @@ pub fn run_all(
                 command.arg("--data-dir").arg(dir);
             }
             let ok = command.status().is_ok_and(|s| s.success());
+            if ok {
+                // Kept after every experiment, so that an interrupted run still informs the
+                // next one's estimate.
+                timings.insert(id.to_string(), started.elapsed().as_secs_f64());
+                let _ = data::run::write_json(&timings_path, &timings);
+            }
             if !ok {
                 eprintln!("experiment {id} failed; continuing with the others");
             }
@@ -256,5 +296,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(profiles_line(&mixed), "full for B-Q1; quick for A-Q1");
+    }
+
+    #[test]
+    fn progress_estimates_the_time_left_from_the_last_timed_run() {
+        let timings = [("A".to_string(), 120.0), ("B".to_string(), 600.0)].into();
+        assert_eq!(
+            progress(60.0, &["A", "B"], &timings),
+            "1 min elapsed, about 12 min left"
+        );
+        assert!(progress(0.0, &["A", "C"], &timings).contains("unknown"));
     }
 }

@@ -215,25 +215,5 @@ pub struct ExportArgs {
 /// `hidden_1_bias`, `hidden_2_bias`.
 pub fn export(args: &ExportArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     let trained = Trained::load(&run_or_shipped(args.run.as_deref())?, &selected.device)?;
-    export_safetensors(&trained.dbm, &args.out)?;
-    println!("wrote {}", args.out.display());
-    Ok(())
-}
-
-/// Saves `dbm` to `path` as safetensors (replacing an existing file).
-pub fn export_safetensors(dbm: &Dbm, path: &Path) -> anyhow::Result<()> {
-    use burn::store::{ModuleSnapshot, SafetensorsStore};
-    let mut store = SafetensorsStore::from_file(path).overwrite(true);
-    dbm.save_into(&mut store)
-        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
-}
-
-/// Loads a DBM saved by [`export_safetensors`] into `dbm` (its shapes must match).
-pub fn import_safetensors(dbm: Dbm, path: &Path) -> anyhow::Result<Dbm> {
-    use burn::store::{ModuleSnapshot, SafetensorsStore};
-    let mut dbm = dbm;
-    let mut store = SafetensorsStore::from_file(path);
-    dbm.load_from(&mut store)
-        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
-    Ok(dbm)
+    data::run::export_safetensors(&trained.dbm, &args.out)
 }

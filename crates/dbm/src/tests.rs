@@ -317,13 +317,13 @@ fn safetensors_export_loads_back_the_same_parameters() {
     let dbm = tiny([6, 4, 3], 1.0, &device);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dbm.safetensors");
-    crate::tasks::export_safetensors(&dbm, &path).unwrap();
+    data::run::export_safetensors(&dbm, &path).unwrap();
     let fresh = DbmConfig::new()
         .with_visible(6)
         .with_hidden_1(4)
         .with_hidden_2(3)
         .init(&device);
-    let loaded = crate::tasks::import_safetensors(fresh, &path).unwrap();
+    let loaded = data::run::import_safetensors(fresh, &path).unwrap();
     let same = |a: Tensor<2>, b: Tensor<2>| (a - b).abs().max().into_scalar::<f32>() == 0.0;
     assert!(same(loaded.weights_1.val(), dbm.weights_1.val()));
     assert!(same(loaded.weights_2.val(), dbm.weights_2.val()));

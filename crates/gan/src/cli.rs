@@ -30,6 +30,9 @@ enum Command {
     Evaluate(tasks::EvaluateArgs),
     /// Run the experiment answering one study question and write its report section.
     Experiment(eval::experiment::ExperimentCommand),
+    /// Write the generator's parameters as safetensors for PyTorch (Linear weights `[out, in]`;
+    /// the command prints every tensor's name and shape).
+    Export(data::run::ExportArgs),
     /// Copy a trained run to data/pretrained/gan/ (generator in half precision only).
     Ship(data::run::ShipArgs),
 }
@@ -64,6 +67,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(args) => tasks::sample(&args, &selected),
         Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir.as_deref()),
         Command::Ship(args) => tasks::ship(&args, &selected),
+        Command::Export(args) => {
+            let (_, generator) = crate::sampling::load_generator(&args.run, &selected.device)?;
+            data::run::export_safetensors(&generator, &args.out)
+        }
         Command::Experiment(command) => {
             command.run(crate::experiments::REGISTRY, selected, data_dir)
         }

@@ -41,6 +41,9 @@ enum Command {
     },
     /// Fill in hidden parts of test digits with the known pixels clamped.
     Inpaint(tasks::InpaintArgs),
+    /// Write the RBM's parameters as safetensors for PyTorch: `weights` `[hidden, visible]`,
+    /// `visible_bias`, `hidden_bias`.
+    Export(data::run::ExportArgs),
     /// Copy a trained run to data/pretrained/rbm/ (the RBM in half precision, without the
     /// momentum buffers and chains).
     Ship(data::run::ShipArgs),
@@ -80,6 +83,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Inpaint(args) => tasks::inpaint(&args, &selected, data_dir.as_deref()),
         Command::Ship(args) => tasks::ship(&args, &selected),
+        Command::Export(args) => {
+            let trained = tasks::Trained::load(&args.run, &selected.device)?;
+            data::run::export_safetensors(&trained.state.rbm, &args.out)
+        }
         Command::Experiment(command) => {
             command.run(crate::experiments::REGISTRY, selected, data_dir)
         }

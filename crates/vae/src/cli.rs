@@ -36,6 +36,9 @@ enum Command {
     Evaluate(tasks::EvaluateArgs),
     /// Run the experiment answering one study question and write its report section.
     Experiment(eval::experiment::ExperimentCommand),
+    /// Write the encoder's and decoder's parameters as safetensors for PyTorch (Linear weights
+    /// `[out, in]`; the command prints every tensor's name and shape).
+    Export(data::run::ExportArgs),
     /// Copy a trained run to data/pretrained/vae/ (model in half precision, no optimiser).
     Ship(data::run::ShipArgs),
 }
@@ -73,6 +76,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Reconstruct(args) => tasks::reconstruct(&args, &selected, data_dir),
         Command::Evaluate(args) => tasks::evaluate(&args, &selected, data_dir),
         Command::Ship(args) => tasks::ship(&args, &selected),
+        Command::Export(args) => {
+            let (_, model) = tasks::load_model(&args.run, &selected.device)?;
+            data::run::export_safetensors(&model, &args.out)
+        }
         Command::Experiment(command) => command.run(
             crate::experiments::REGISTRY,
             selected,

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use crate::backend::SelectedDevice;
 use crate::progress::Progress;
 
+mod export;
 mod files;
 mod hooks;
 mod shared;
@@ -30,6 +31,7 @@ mod ship;
 #[cfg(test)]
 mod tests;
 
+pub use export::{ExportArgs, export_safetensors, import_safetensors, tensor_table};
 pub use files::{
     load_module, load_optimizer, load_trained, read_json, read_metrics, read_records, save_module,
     save_optimizer, save_trained, write_atomically, write_json,

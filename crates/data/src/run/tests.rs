@@ -316,3 +316,30 @@ fn shipped_runs_are_found_by_config_until_retraining_is_asked_for() {
     ignore_shipped_runs();
     assert_eq!(shipped_with_config("creative", config), None);
 }
+
+/// Exported weights are in PyTorch's layout (a Linear's weight `[out, in]`, named as
+/// `nn.Linear` names it) and load back into the same values.
+#[test]
+fn safetensors_export_is_pytorch_shaped_and_loads_back() {
+    let device = select_device(BackendChoice::Flex).unwrap().device;
+    device.seed(5);
+    let model = LinearConfig::new(3, 2).init(&device);
+    let table = tensor_table(&model);
+    assert_eq!(
+        table,
+        vec![
+            ("weight".to_string(), vec![2, 3]),
+            ("bias".to_string(), vec![2])
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("linear.safetensors");
+    export_safetensors(&model, &path).unwrap();
+    device.seed(6);
+    let fresh = LinearConfig::new(3, 2).init(&device);
+    let loaded = import_safetensors(fresh, &path).unwrap();
+    let values = |m: &Linear| crate::figure::tensor_values(m.weight.val());
+    assert_eq!(values(&loaded), values(&model));
+    let wrong = import_safetensors(LinearConfig::new(4, 2).init(&device), &path);
+    assert!(wrong.is_err(), "a shape mismatch is an error");
+}

@@ -92,6 +92,34 @@ pub fn record_profiles(
     Ok(profiles)
 }
 
+/// One line naming the shipped runs the experiments loaded instead of training, each with
+/// the sections that used it (`<reports>/shipped/<ID>.json`, written by every experiment).
+pub fn shipped_line(reports: &Path) -> String {
+    let mut users: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    if let Ok(entries) = std::fs::read_dir(reports.join("shipped")) {
+        for path in entries.filter_map(|e| Some(e.ok()?.path())) {
+            let Some(id) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let runs: Vec<String> = data::run::read_json(&path).unwrap_or_default();
+            for run in runs {
+                users.entry(run).or_default().push(id.to_string());
+            }
+        }
+    }
+    if users.is_empty() {
+        return "none (every model was trained by the run)".into();
+    }
+    users
+        .iter_mut()
+        .map(|(run, ids)| {
+            ids.sort();
+            format!("{run} ({})", ids.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// One line naming the profile of every section: "quick" when one profile wrote them all.
 pub fn profiles_line(profiles: &std::collections::BTreeMap<String, String>) -> String {
     let mut by_profile: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
@@ -161,7 +189,7 @@ pub fn run_all(
     match only {
         None => {
             let _ = std::fs::remove_file(profiles_path(reports));
-            for folder in ["sections", "numbers", "families"] {
+            for folder in ["sections", "numbers", "families", "shipped"] {
                 let _ = std::fs::remove_dir_all(reports.join(folder));
             }
         }
@@ -306,5 +334,20 @@ mod tests {
             "1 min elapsed, about 12 min left"
         );
         assert!(progress(0.0, &["A", "C"], &timings).contains("unknown"));
+    }
+
+    #[test]
+    fn the_shipped_runs_are_listed_with_the_sections_that_loaded_them() {
+        let reports = tempfile::tempdir().unwrap();
+        assert!(shipped_line(reports.path()).starts_with("none"));
+        let shipped = reports.path().join("shipped");
+        let dbm = ["data/pretrained/dbm/course"];
+        data::run::write_json(&shipped.join("DBM-Q2.json"), &dbm).unwrap();
+        data::run::write_json(&shipped.join("DBM-Q1.json"), &dbm).unwrap();
+        data::run::write_json(&shipped.join("RBM-Q1.json"), &Vec::<String>::new()).unwrap();
+        assert_eq!(
+            shipped_line(reports.path()),
+            "data/pretrained/dbm/course (DBM-Q1, DBM-Q2)"
+        );
     }
 }

@@ -303,10 +303,16 @@ fn all(
         backend: plan.reason.clone(),
         data: [
             data_lines,
-            vec![format!(
-                "Experiments run (wall time, build included): {}",
-                timings.join(", ")
-            )],
+            vec![
+                format!(
+                    "Experiments run (wall time, build included): {}",
+                    timings.join(", ")
+                ),
+                format!(
+                    "Shipped runs loaded instead of training: {}",
+                    experiments::shipped_line(reports)
+                ),
+            ],
         ]
         .concat(),
         figures: vec![(

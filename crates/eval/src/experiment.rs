@@ -53,7 +53,16 @@ pub fn run(registry: &[&dyn Experiment], id: &str, ctx: &Context) -> anyhow::Res
         e.id().eq_ignore_ascii_case(id) || e.answers().iter().any(|a| a.eq_ignore_ascii_case(id))
     });
     match found {
-        Some(experiment) => experiment.run(ctx),
+        Some(experiment) => {
+            experiment.run(ctx)?;
+            // Which shipped runs stood in for training, for the report's header.
+            let path = ctx
+                .args
+                .reports
+                .join("shipped")
+                .join(format!("{}.json", experiment.id()));
+            data::run::write_json(&path, &data::run::shipped_runs_loaded())
+        }
         None => anyhow::bail!(
             "no experiment answers {id}; this crate's experiments: {}",
             ids(registry).join(", ")

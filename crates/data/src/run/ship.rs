@@ -8,6 +8,7 @@
 //! where the measured scores do not move: every committed byte stays in the history.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
@@ -35,6 +36,27 @@ pub fn shipped(model: &str, name: &str) -> Option<PathBuf> {
 /// Set by `experiment --retrain`: no shipped run stands in for training.
 static IGNORE_SHIPPED: AtomicBool = AtomicBool::new(false);
 
+/// The shipped runs [`shipped_with_config`] has found in this process, in order.
+static LOADED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The shipped runs found by [`shipped_with_config`] so far in this process, as
+/// `data/pretrained/<model>/<name>`: what an experiment loaded instead of training.
+pub fn shipped_runs_loaded() -> Vec<String> {
+    let root = pretrained_dir();
+    LOADED
+        .lock()
+        .map(|loaded| {
+            loaded
+                .iter()
+                .map(|dir| {
+                    let inside = dir.strip_prefix(&root).unwrap_or(dir);
+                    format!("data/pretrained/{}", inside.display())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Makes [`shipped_with_config`] find nothing in this process (`--retrain`).
 pub fn ignore_shipped_runs() {
     IGNORE_SHIPPED.store(true, Ordering::Relaxed);
@@ -54,10 +76,16 @@ pub fn shipped_with_config(model: &str, config: &impl serde::Serialize) -> Optio
         .filter_map(|entry| Some(entry.ok()?.path()))
         .collect();
     dirs.sort();
-    dirs.into_iter().find(|dir| {
+    let found = dirs.into_iter().find(|dir| {
         super::read_json::<serde_json::Value>(&dir.join("config.json"))
             .is_ok_and(|saved| saved["config"] == wanted)
-    })
+    })?;
+    if let Ok(mut loaded) = LOADED.lock()
+        && !loaded.contains(&found)
+    {
+        loaded.push(found.clone());
+    }
+    Some(found)
 }
 
 /// Where a command of `model` writes its output `file`: into the run folder it was given

@@ -308,6 +308,7 @@ fn shipped_runs_are_found_by_config_until_retraining_is_asked_for() {
     let config = &saved["config"];
     let found = shipped_with_config("creative", config).expect("the shipped diffusion model");
     assert_eq!(found, shipped_dir("creative", "full"));
+    assert!(shipped_runs_loaded().contains(&"data/pretrained/creative/full".to_string()));
     assert_eq!(
         shipped_with_config("dbm", config),
         None,

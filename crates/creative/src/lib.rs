@@ -10,7 +10,6 @@
 
 pub mod cli;
 pub mod diffusion;
-pub mod ema;
 pub mod evaluate;
 pub mod experiments;
 pub mod sample;

@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::diffusion::{NoiseSchedule, Schedule, noise_loss};
-use crate::ema::Ema;
 use crate::unet::{UNet, UNetConfig};
+use data::ema::Ema;
 
 /// Everything a training run depends on; saved in the run's `config.json`.
 #[derive(Config, Debug)]
@@ -100,35 +100,19 @@ pub struct DiffusionState {
     pub ema: Ema<UNet>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct EmaProgress {
-    updates: u64,
-}
-
 impl data::Checkpointable for DiffusionState {
     fn save(&self, dir: &Path) -> anyhow::Result<()> {
         data::run::save_module(dir, "model", &self.model)?;
-        data::run::save_module(dir, "ema", &self.ema.model)?;
-        data::run::write_json(
-            &dir.join("ema.json"),
-            &EmaProgress {
-                updates: self.ema.updates,
-            },
-        )?;
+        self.ema.save(dir, "ema")?;
         data::run::save_optimizer(dir, "optimizer", &self.optimizer)
     }
 
     fn load(self, dir: &Path) -> anyhow::Result<Self> {
-        let progress: EmaProgress = data::run::read_json(&dir.join("ema.json"))?;
         let (model, optimizer) = data::run::load_trained(dir, self.model, self.optimizer)?;
         Ok(Self {
             model,
             optimizer,
-            ema: Ema {
-                model: data::run::load_module(dir, "ema", self.ema.model)?,
-                updates: progress.updates,
-                ..self.ema
-            },
+            ema: self.ema.load(dir, "ema")?,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod conv;
 pub mod dataset;
 pub mod download;
+pub mod ema;
 pub mod figure;
 pub mod idx;
 pub mod locate;

@@ -94,14 +94,14 @@ pub fn train_run(
     device.seed(config.seed);
     let mut grid = SampleGrid {
         cols: 8,
-        draw: |state: &GanState| Ok(sample_grid(&state.generator, config, &plain)),
+        draw: |state: &GanState| Ok(sample_grid(state.sampled_generator(), config, &plain)),
     };
     let mut scoring = |state: &GanState, _epoch: usize| -> anyhow::Result<Map<String, Value>> {
         let Some(evaluator) = evaluator.filter(|_| config.eval_samples > 0) else {
             return Ok(Map::new());
         };
         let samples = sample(
-            &state.generator,
+            state.sampled_generator(),
             config.model.latent,
             config.eval_samples,
             EVAL_SEED,

@@ -70,12 +70,13 @@ pub fn unit_values(samples: Tensor<2>, scale: Scale) -> Vec<f32> {
 /// Seed of the latent codes every evaluation draws: the same codes after every epoch.
 pub const EVAL_SEED: u64 = 0xE7A1;
 
-/// The config and trained generator of the run in `dir` (its newest checkpoint), on `device`.
+/// The config and trained generator of the run in `dir` (its newest checkpoint; the moving
+/// average of the weights where the run keeps one), on `device`.
 pub fn load_generator(dir: &Path, device: &Device) -> anyhow::Result<(TrainConfig, Generator)> {
     let (config, checkpoint): (TrainConfig, _) = data::run::load_latest(dir, "GAN")?;
     let generator = data::run::load_module(
         &checkpoint,
-        "generator",
+        config.sampled_generator_name(),
         config.model.init_generator(device),
     )?;
     Ok((config, generator))

@@ -26,6 +26,10 @@ pub fn train(
             && config.model.latent > 0,
         "batch_size (at least 2), epochs, discriminator_steps and model.latent must be positive (change them with --set)"
     );
+    anyhow::ensure!(
+        (0.0..1.0).contains(&config.generator_average_decay),
+        "generator_average_decay must lie in [0, 1) (0 = no average; change it with --set)"
+    );
     let dataset = args.dataset();
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     anyhow::ensure!(
@@ -47,7 +51,7 @@ pub fn train(
     let mut run = args.open_run("gan", default_name, config, config.seed, selected)?;
     let state = train_run(&mut run, config, &train, evaluator.as_ref(), selected)?;
     let samples = sampling::sample(
-        &state.generator,
+        state.sampled_generator(),
         config.model.latent,
         config.eval_samples.max(100),
         EVAL_SEED,
@@ -66,8 +70,14 @@ pub fn train(
 /// repository's shipped weights, where the full report profile loads it instead of training.
 /// The discriminator stays behind: nothing the report measures samples from it.
 pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
-    let (_, generator) = load_generator(&args.run, &selected.device)?;
-    data::run::ship_module(args, "gan", &[], "generator", &generator)
+    let (config, generator) = load_generator(&args.run, &selected.device)?;
+    data::run::ship_module(
+        args,
+        "gan",
+        &[],
+        config.sampled_generator_name(),
+        &generator,
+    )
 }
 
 #[derive(Clone, Debug, clap::Args)]

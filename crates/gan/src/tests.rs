@@ -110,3 +110,46 @@ fn loading_a_folder_that_is_not_a_gan_run_names_it() {
         "{err:#}"
     );
 }
+
+#[test]
+fn samples_come_from_the_average_of_the_generator_which_a_checkpoint_restores() {
+    let device = Device::flex().autodiff();
+    device.seed(1);
+    let config = tiny_config().with_generator_average_decay(0.9);
+    let mut state = GanState::new(&config, &device);
+    for step in 0..3 {
+        state.step(real_batch(&device), &config, step);
+    }
+    let z = fixed_normal(3, 4, 5, &Device::flex());
+    let sampled = |s: &GanState| {
+        data::figure::tensor_values(s.sampled_generator().valid().forward(z.clone()))
+    };
+    let raw = data::figure::tensor_values(state.generator.valid().forward(z.clone()));
+    assert_ne!(
+        sampled(&state),
+        raw,
+        "the average lags the last step's weights"
+    );
+    assert_eq!(state.generator_average.as_ref().unwrap().updates, 3);
+
+    // A run folder holding this state as its only checkpoint.
+    let run = tempfile::tempdir().unwrap();
+    let checkpoint = run.path().join("checkpoints/epoch-1");
+    std::fs::create_dir_all(&checkpoint).unwrap();
+    state.save(&checkpoint).unwrap();
+    let info = serde_json::json!({"epochs_done": 1, "folder": "epoch-1", "metrics_bytes": 0, "wall_s": 0.0});
+    data::run::write_json(&run.path().join("checkpoints/latest.json"), &info).unwrap();
+    let saved = serde_json::json!({ "config": config });
+    data::run::write_json(&run.path().join("config.json"), &saved).unwrap();
+
+    device.seed(2);
+    let restored = GanState::new(&config, &device).load(&checkpoint).unwrap();
+    assert_eq!(sampled(&state), sampled(&restored));
+    assert_eq!(restored.generator_average.as_ref().unwrap().updates, 3);
+    // What `load_generator` (and so `sample`, `evaluate`, `ship`) reads is the average.
+    let (_, loaded) = load_generator(run.path(), &Device::flex()).unwrap();
+    assert_eq!(
+        data::figure::tensor_values(loaded.forward(z.clone())),
+        sampled(&state)
+    );
+}

@@ -104,7 +104,7 @@ pub fn gan(setup: &Setup) -> anyhow::Result<Baseline> {
     )?;
     let records: Vec<gan::experiments::Logged> = data::run::read_records(&dir)?;
     let device = setup.ctx.device();
-    let generator = &state.generator;
+    let generator = state.sampled_generator();
     let latent = config.model.latent;
     let n = setup.budget.sweep_samples;
     let samples = gan::sampling::sample(generator, latent, n, SAMPLE_SEED, device);

@@ -80,7 +80,7 @@ impl Budget {
                 eval_samples: 10_000,
                 strong_discriminator_epochs: 15,
                 stability_epochs: 30,
-                backbone_epochs: (10, 100),
+                backbone_epochs: (30, 100),
                 backbone_train_limit: 0,
                 family_samples: 10_000,
             }
@@ -182,7 +182,7 @@ impl<'a> Setup<'a> {
         }
         Ok(Trained {
             discriminator_parameters: state.discriminator.num_params(),
-            generator: state.generator.valid(),
+            generator: state.sampled_generator().valid(),
             records: data::run::read_records(&run.dir).context("reading the epoch records")?,
         })
     }

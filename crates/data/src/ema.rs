@@ -1,11 +1,14 @@
 //! The exponential moving average of a model's weights, θ_ema ← d·θ_ema + (1 − d)·θ after
 //! every step: the weights a diffusion model samples with (Ho et al. 2020 use d = 0.9999),
-//! because the raw weights of the last step jitter with the noise of each batch.
+//! and a GAN generator's (Yazıcı et al. 2019: the raw weights of the last step jitter with
+//! each batch, and a GAN's more than most, because the game never settles).
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 
 /// The averaged copy of a model, on the plain (non-autodiff) device.
 #[derive(Clone, Debug)]
@@ -75,6 +78,34 @@ impl<M: Module> Ema<M> {
         self.model = self.model.clone().map(&mut blend);
         self.updates += 1;
     }
+
+    /// Writes the average as module `<name>` and its update count as `<name>.json` in a
+    /// checkpoint folder.
+    pub fn save(&self, dir: &Path, name: &str) -> anyhow::Result<()> {
+        crate::run::save_module(dir, name, &self.model)?;
+        crate::run::write_json(
+            &dir.join(format!("{name}.json")),
+            &Progress {
+                updates: self.updates,
+            },
+        )
+    }
+
+    /// Reads what [`Ema::save`] wrote, into this average's structure.
+    pub fn load(self, dir: &Path, name: &str) -> anyhow::Result<Self> {
+        let progress: Progress = crate::run::read_json(&dir.join(format!("{name}.json")))?;
+        Ok(Self {
+            model: crate::run::load_module(dir, name, self.model)?,
+            updates: progress.updates,
+            ..self
+        })
+    }
+}
+
+/// What a checkpoint keeps of an average besides its weights.
+#[derive(Serialize, Deserialize)]
+struct Progress {
+    updates: u64,
 }
 
 #[cfg(test)]
@@ -84,7 +115,7 @@ mod tests {
     use burn::tensor::{Device, TensorData};
 
     fn weights(linear: &burn::nn::Linear) -> Vec<f32> {
-        data::figure::tensor_values(linear.weight.val().inner())
+        crate::figure::tensor_values(linear.weight.val().inner())
     }
 
     #[test]

@@ -201,29 +201,34 @@ pub fn unit_of(parent: &str, name: &str) -> Option<&'static str> {
     })
 }
 
-/// Every numeric field of `value` as `(parent, name)`: arrays of numbers count as their field.
-fn numeric_fields(value: &Value, parent: &str, name: &str, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                numeric_fields(child, name, key, out);
+/// Every numeric field under `value` as `(parent, name)`: the field `name` of the object
+/// that is itself the field `parent`; arrays of numbers or objects count as their field.
+fn numeric_fields(value: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut pending = vec![(value, String::new(), String::new())];
+    while let Some((value, parent, name)) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    pending.push((child, name.clone(), key.clone()));
+                }
             }
-        }
-        Value::Array(items) => {
-            for item in items {
-                numeric_fields(item, parent, name, out);
+            Value::Array(items) => {
+                for item in items {
+                    pending.push((item, parent.clone(), name.clone()));
+                }
             }
+            Value::Number(_) if !name.is_empty() => out.push((parent, name)),
+            _ => {}
         }
-        Value::Number(_) if !name.is_empty() => out.push((parent.to_string(), name.to_string())),
-        _ => {}
     }
+    out
 }
 
 /// The unit of every numeric field in `sections`, by `name` (or `parent/name` where the
 /// rules tell them apart), and the fields no rule knows.
 fn units(sections: &Value) -> (Map<String, Value>, Vec<String>) {
-    let mut fields = Vec::new();
-    numeric_fields(sections, "", "", &mut fields);
+    let fields = numeric_fields(sections);
     let mut known = Map::new();
     let mut unknown = Vec::new();
     for (parent, name) in fields {

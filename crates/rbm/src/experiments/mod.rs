@@ -142,7 +142,9 @@ impl<'a> Setup<'a> {
 
     /// Trains `config` as the shared run `<name>-<config hash>`, calling `after_epoch` after
     /// every epoch for extra figures (merged into the epoch's record). A run with the same
-    /// name and config is loaded (or resumed) instead of retrained.
+    /// name and config is loaded (or resumed) instead of retrained, and a shipped run with the
+    /// same config (`data/pretrained/rbm/`) is loaded with its records, extras included:
+    /// ship the run whose experiment recorded the most (RBM-Q1's, with AIS every epoch).
     fn train<Extra: serde::de::DeserializeOwned>(
         &self,
         name: &str,
@@ -150,6 +152,16 @@ impl<'a> Setup<'a> {
         mut after_epoch: impl FnMut(&RbmState) -> anyhow::Result<Map<String, Value>>,
     ) -> anyhow::Result<(RbmState, Vec<Logged<Extra>>)> {
         let device = self.device();
+        if let Some(dir) = data::run::shipped_with_config("rbm", config) {
+            println!(
+                "RBM: loading the shipped run {} (same config)",
+                dir.display()
+            );
+            let trained = crate::tasks::Trained::load(&dir, device)?;
+            let records = data::run::read_records(&dir)
+                .with_context(|| format!("reading the epoch records of {}", dir.display()))?;
+            return Ok((trained.state, records));
+        }
         let train = self.train_subset(config);
         let mut hook = |state: &RbmState, _epoch: usize| after_epoch(state);
         let (state, dir) = self.ctx.train_shared(

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use data::{COLS, ImageSet, PIXELS, ROWS, Scale, Split};
+use data::{COLS, DataSetName, ImageSet, PIXELS, ROWS, Scale, Split};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -95,6 +95,26 @@ fn blur(image: &[f32], sigma: f32) -> Vec<f32> {
 /// The reference scores of one data set, by corruption label.
 pub type Reference = BTreeMap<String, SampleScores>;
 
+/// The label of the real-data floor: training digits scored against the test digits.
+pub const REAL_FLOOR: &str = "real train images";
+
+/// The shipped reference scores (`data/pretrained/eval-reference.json`) of `images` (a
+/// corruption label or [`REAL_FLOOR`]) on `dataset`.
+pub fn shipped_reference(dataset: DataSetName, images: &str) -> anyhow::Result<SampleScores> {
+    let path = crate::pretrained_dir().join("eval-reference.json");
+    let mut all: BTreeMap<String, Reference> = data::run::read_json(&path)?;
+    all.get_mut(dataset.dir_name())
+        .and_then(|reference| reference.remove(images))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: no scores of {images:?} on {} (recompute it: cargo run --release -p eval -- reference --dataset {})",
+                path.display(),
+                dataset.dir_name(),
+                dataset.dir_name()
+            )
+        })
+}
+
 /// Scores the first `REFERENCE_IMAGES` training images, clean and corrupted.
 pub fn compute_reference(
     evaluator: &Evaluator,
@@ -125,6 +145,15 @@ pub fn compute_reference(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_floor_is_the_training_digits_near_the_test_digits() {
+        let floor = shipped_reference(DataSetName::Mnist, REAL_FLOOR).unwrap();
+        assert_eq!(floor.images, REFERENCE_IMAGES);
+        assert!(floor.fid > 0.0 && floor.fid < 10.0, "{}", floor.fid);
+        let err = shipped_reference(DataSetName::Mnist, "no such images").unwrap_err();
+        assert!(format!("{err:#}").contains("no scores of \"no such images\" on mnist"));
+    }
 
     #[test]
     fn blur_keeps_the_mass_of_a_centred_dot_and_spreads_it() {

@@ -25,6 +25,7 @@ mod models_bench;
 mod questions;
 mod report;
 mod results;
+mod shipped;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,9 @@ enum Command {
         #[arg(long)]
         retrain: bool,
     },
+    /// List the shipped runs of data/pretrained/: epochs, training wall time, size, and the
+    /// totals (the training `all --retrain` redoes).
+    Shipped,
     /// Show where each data set was found, its counts per label and checksums.
     DataInfo {
         #[arg(long)]
@@ -170,6 +174,8 @@ fn main() {
             &reports_dir,
             &only,
         ),
+        Command::Shipped => shipped::shipped_runs(&data::run::pretrained_dir())
+            .map(|runs| print!("{}", shipped::table(&runs))),
         Command::DataInfo { data_dir } => data_tasks::data_info(data_dir.as_deref()),
         Command::FetchData { set, dest, mirror } => data_tasks::fetch_data(set, dest, mirror),
         Command::Bench {

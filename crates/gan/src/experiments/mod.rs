@@ -213,8 +213,12 @@ impl<'a> Setup<'a> {
     }
 
     fn epoch_note(&self, config: &TrainConfig) -> String {
+        let average = match config.generator_average_decay {
+            0.0 => String::new(),
+            decay => format!(", samples from G's weight average (decay {decay})"),
+        };
         format!(
-            "{} epochs over {} training digits, batch {}, {} samples scored per epoch",
+            "{} epochs over {} training digits, batch {}, {} samples scored per epoch{average}",
             config.epochs,
             if config.train_limit > 0 {
                 config.train_limit

@@ -174,23 +174,14 @@ impl<'a> Setup<'a> {
     }
 
     /// `compute()`, or its result saved by an earlier report run under `key` (which must
-    /// name everything the result depends on).
+    /// name everything the result depends on) in the runs folder.
     pub fn cached<T: Serialize + DeserializeOwned>(
         &self,
         key: &str,
         compute: impl FnOnce() -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let path = self
-            .ctx
-            .runs_dir
-            .join("creative/measurements")
-            .join(format!("{key}.json"));
-        if let Ok(value) = data::run::read_json(&path) {
-            return Ok(value);
-        }
-        let value = compute()?;
-        data::run::write_json(&path, &value).context("caching a measurement")?;
-        Ok(value)
+        let dir = self.ctx.runs_dir.join("creative/measurements");
+        cached_in(&dir, key, compute)
     }
 
     /// `n` guided samples of `model` scored, cached by the model's identity and the setting.
@@ -207,7 +198,7 @@ impl<'a> Setup<'a> {
             model.records.len(),
             sampler_label(sampler).replace(' ', "")
         );
-        self.cached(&key, || {
+        let compute = || {
             Ok(measure(
                 &model.unet,
                 &model.config,
@@ -215,7 +206,13 @@ impl<'a> Setup<'a> {
                 (n, guidance, sampler, 0),
                 self.ctx.device(),
             ))
-        })
+        };
+        if model.shipped {
+            // Sampling thousands of images from the shipped model takes most of an hour on a
+            // CPU, and the result is fixed by its weights: it is kept (and shipped) beside them.
+            return cached_in(&model.dir.join(SHIPPED_MEASUREMENTS), &key, compute);
+        }
+        self.cached(&key, compute)
     }
 
     /// The real-data floor at `n` images: the first `n` training images scored like samples
@@ -228,10 +225,65 @@ impl<'a> Setup<'a> {
     }
 }
 
+/// The folder of a shipped model's measurements, beside its weights.
+pub const SHIPPED_MEASUREMENTS: &str = "measurements";
+
+/// The value saved as `<dir>/<key>.json`, or `compute()` saved there.
+fn cached_in<T: Serialize + DeserializeOwned>(
+    dir: &std::path::Path,
+    key: &str,
+    compute: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let path = dir.join(format!("{key}.json"));
+    if let Ok(value) = data::run::read_json(&path) {
+        return Ok(value);
+    }
+    let value = compute()?;
+    data::run::write_json(&path, &value)
+        .with_context(|| format!("caching a measurement in {}", path.display()))?;
+    Ok(value)
+}
+
 /// "DDIM 50" or "DDPM 1000".
 pub fn sampler_label(sampler: Sampler) -> String {
     match sampler {
         Sampler::Ddpm => "DDPM (all T steps)".to_owned(),
         Sampler::Ddim { steps } => format!("DDIM {steps}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_measurement_is_computed_once_then_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let first: f64 = cached_in(dir.path(), "m", || Ok(1.5)).unwrap();
+        let again: f64 = cached_in(dir.path(), "m", || panic!("measured twice")).unwrap();
+        assert_eq!((first, again), (1.5, 1.5));
+        assert!(dir.path().join("m.json").is_file());
+        let failed: anyhow::Result<f64> = cached_in(dir.path(), "n", || anyhow::bail!("no"));
+        assert!(failed.is_err() && !dir.path().join("n.json").exists());
+    }
+
+    /// Every sweep measurement shipped beside the diffusion model is keyed by the shipped
+    /// config's hash: a changed config cannot read another model's scores.
+    #[test]
+    fn the_shipped_measurements_belong_to_the_shipped_model() {
+        let dir = data::run::shipped_dir("creative", "full");
+        let (config, _): (TrainConfig, _) = data::run::load_latest(&dir, "diffusion").unwrap();
+        let hash = data::run::config_hash(&config);
+        let entries = std::fs::read_dir(dir.join(SHIPPED_MEASUREMENTS)).unwrap();
+        let names: Vec<String> = entries
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.is_empty());
+        for name in names {
+            assert!(
+                name.starts_with(&format!("{hash}-")),
+                "{name} is not of {hash}"
+            );
+        }
     }
 }

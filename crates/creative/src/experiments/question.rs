@@ -181,7 +181,9 @@ fn training(setup: &Setup, model: &Model, schedules: &[ScheduleRun]) -> anyhow::
         drop = c.class_dropout,
         ema = c.ema_decay,
         origin = if model.shipped {
-            "The shipped weights (`data/pretrained/creative/full`, EMA, half precision)"
+            "The shipped weights (`data/pretrained/creative/full`, EMA, half precision; the \
+             sweeps below read their samples' scores from its `measurements/` folder, where the \
+             run that first drew them saved them: delete it to measure afresh)"
         } else {
             "Trained here"
         },

@@ -140,14 +140,17 @@ pub fn profiles_line(profiles: &std::collections::BTreeMap<String, String>) -> S
     }
 }
 
-/// The experiments answering the question ids of `--only` (None when it is empty); an
-/// unknown id is an error listing the ids there are.
+/// The experiments answering the question ids of `--only` (None when it is empty), each
+/// once even where it answers several of them; an unknown id is an error listing the ids
+/// there are.
 pub fn chosen(only: &[String]) -> anyhow::Result<Option<Vec<Planned>>> {
     if only.is_empty() {
         return Ok(None);
     }
     let all = planned();
-    only.iter()
+    let mut picked: Vec<Planned> = Vec::new();
+    let found = only
+        .iter()
         .map(|id| {
             all.iter()
                 .find(|p| {
@@ -162,8 +165,13 @@ pub fn chosen(only: &[String]) -> anyhow::Result<Option<Vec<Planned>>> {
                     )
                 })
         })
-        .collect::<anyhow::Result<Vec<_>>>()
-        .map(Some)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for experiment in found {
+        if !picked.iter().any(|p| p.id == experiment.id) {
+            picked.push(experiment);
+        }
+    }
+    Ok(Some(picked))
 }
 
 /// How `cargo xtask all` runs the experiments.
@@ -272,6 +280,14 @@ mod tests {
             ["DBM-Q2", "CREATIVE"]
         );
         assert!(chosen(&[]).unwrap().is_none());
+        let rbm = planned()
+            .into_iter()
+            .find(|p| p.answers.len() > 1)
+            .expect("an experiment answering two questions");
+        let twice = chosen(&[rbm.answers[0].into(), rbm.answers[1].into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(twice.len(), 1, "{} runs once", rbm.id);
         let err = chosen(&["RBM-Q99".into()]).unwrap_err();
         assert!(err.to_string().contains("RBM-Q1"), "{err}");
     }

@@ -342,11 +342,9 @@ fn trajectory(model: &Model, device: &burn::tensor::Device) -> Vec<f32> {
 /// The mean distance from each real Fashion-MNIST test image to its nearest training image
 /// (`data/pretrained/eval-reference.json`): how far new real images are from the training set.
 fn real_test_nearest_train() -> anyhow::Result<f64> {
-    let path = eval::pretrained_dir().join("eval-reference.json");
-    let reference: serde_json::Value = data::run::read_json(&path)?;
-    reference["fashion-mnist"]["real test images"]["nearest_train_mean"]
-        .as_f64()
-        .ok_or_else(|| anyhow::anyhow!("{}: no real test images' distance", path.display()))
+    let real =
+        eval::reference::shipped_reference(data::DataSetName::FashionMnist, "real test images")?;
+    Ok(real.nearest_train_mean)
 }
 
 /// Where the loss curve flattens: the first epoch within 5% of the final loss.

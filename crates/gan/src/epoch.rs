@@ -16,6 +16,13 @@ use crate::train::{GanState, StepStats, TrainConfig};
 pub struct EpochRecord {
     pub mean: StepStats,
     pub steps: Vec<StepStats>,
+    /// Steps each entry of `steps` is the mean of: 1 as trained, more in a shipped run's
+    /// thinned records ([`data::run::thin_step_records`]).
+    #[serde(default = "one_step", skip_serializing_if = "is_one_step")]
+    pub step_stride: usize,
+    /// The epoch's number of steps, when `steps` was thinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_count: Option<usize>,
     /// Wall time of the epoch's updates (not of the evaluation).
     pub train_seconds: f64,
     pub images_per_second: f64,
@@ -26,6 +33,33 @@ pub struct EpochRecord {
     /// set never uses (added with the scores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_pixel_fraction: Option<f64>,
+}
+
+fn one_step() -> usize {
+    1
+}
+
+fn is_one_step(stride: &usize) -> bool {
+    *stride == 1
+}
+
+impl EpochRecord {
+    /// How many steps the epoch had.
+    pub fn step_count(&self) -> usize {
+        self.step_count.unwrap_or(self.steps.len())
+    }
+
+    /// Each entry of `steps` with the step of the epoch it stands for (1-based; the middle
+    /// of its window in thinned records).
+    pub fn positioned_steps(&self) -> impl Iterator<Item = (f64, &StepStats)> {
+        let stride = self.step_stride.max(1);
+        let count = self.step_count();
+        self.steps.iter().enumerate().map(move |(j, s)| {
+            let first = j * stride + 1;
+            let last = ((j + 1) * stride).min(count.max(first));
+            ((first + last) as f64 / 2.0, s)
+        })
+    }
 }
 
 /// What the scoring hook adds to an epoch's record.
@@ -58,6 +92,8 @@ pub fn train_epoch(
         train_seconds,
         images_per_second,
         steps,
+        step_stride: 1,
+        step_count: None,
         scores: None,
         negative_pixel_fraction: None,
     }

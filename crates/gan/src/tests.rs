@@ -153,3 +153,42 @@ fn samples_come_from_the_average_of_the_generator_which_a_checkpoint_restores() 
         sampled(&state)
     );
 }
+
+/// A thinned epoch record places each window mean at the middle of the steps it averages
+/// and still knows how many steps the epoch had.
+#[test]
+fn thinned_records_keep_the_step_axis() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.jsonl");
+    let record = |n: usize| crate::epoch::EpochRecord {
+        steps: (0..n)
+            .map(|i| crate::train::StepStats {
+                d_loss: i as f64,
+                ..Default::default()
+            })
+            .collect(),
+        step_stride: 1,
+        ..Default::default()
+    };
+    let line = |r: &crate::epoch::EpochRecord| serde_json::to_string(r).unwrap();
+    std::fs::write(
+        &path,
+        format!("{}\n{}\n", line(&record(7)), line(&record(2))),
+    )
+    .unwrap();
+    data::run::thin_step_records(&path, 3).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let thinned: Vec<crate::epoch::EpochRecord> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let placed: Vec<(f64, f64)> = thinned[0]
+        .positioned_steps()
+        .map(|(x, s)| (x, s.d_loss))
+        .collect();
+    assert_eq!(placed, vec![(2.0, 1.0), (5.0, 4.0), (7.0, 6.0)]);
+    assert_eq!(thinned[0].step_count(), 7);
+    assert_eq!(thinned[1].step_count(), 2);
+    let whole: Vec<f64> = thinned[1].positioned_steps().map(|(x, _)| x).collect();
+    assert_eq!(whole, vec![1.0, 2.0]);
+}

@@ -40,7 +40,7 @@ pub use hooks::{EpochHook, SampleGrid, fields};
 pub use shared::{config_hash, load_latest, shared};
 pub use ship::{
     ShipArgs, ignore_shipped_runs, output_path, pretrained_dir, save_module_half, ship,
-    ship_module, shipped, shipped_dir, shipped_runs_loaded, shipped_with_config,
+    ship_module, shipped, shipped_dir, shipped_runs_loaded, shipped_with_config, thin_step_records,
 };
 
 /// The command-line flags every training binary shares.

@@ -7,6 +7,7 @@
 //! modules sampling needs go into its checkpoint (no optimiser state), in half precision
 //! where the measured scores do not move: every committed byte stays in the history.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,7 @@ use anyhow::Context;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{FloatDType, Tensor};
 
-use super::{latest_checkpoint, write_json};
+use super::{latest_checkpoint, write_atomically, write_json};
 
 /// The repository's folder of shipped weights and reference files, `data/pretrained`.
 pub fn pretrained_dir() -> PathBuf {
@@ -190,4 +191,61 @@ pub fn ship(
     }
     save(&folder)?;
     write_json(&checkpoints.join("latest.json"), &checkpoint)
+}
+
+/// Replaces each epoch record's per-step figures in the `metrics.jsonl` at `path` (a
+/// `steps` array of objects of numbers) by their means over windows of `stride` steps, and
+/// notes `step_stride` and `step_count` so that plots keep the step axis. The last epoch
+/// stays whole: the report reads the game's step-to-step spread from it. A shipped run
+/// needs the shape of its loss curves, not every one of ~50,000 steps (10 MB for a 100-epoch
+/// GAN, kept in the history forever).
+pub fn thin_step_records(path: &Path, stride: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        stride > 0,
+        "the window of thinned step records must be positive"
+    );
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = String::with_capacity(text.len() / stride.max(1));
+    for (i, line) in lines.iter().enumerate() {
+        let mut record: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        let already_thinned = record.get("step_stride").is_some();
+        if i + 1 < lines.len()
+            && !already_thinned
+            && let Some(steps) = record.get("steps").and_then(|s| s.as_array())
+            && steps.len() > stride
+        {
+            let count = steps.len();
+            let windows: Vec<serde_json::Value> = steps.chunks(stride).map(window_mean).collect();
+            record["steps"] = windows.into();
+            record["step_stride"] = stride.into();
+            record["step_count"] = count.into();
+        }
+        out.push_str(&serde_json::to_string(&record)?);
+        out.push('\n');
+    }
+    write_atomically(path, |f| f.write_all(out.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The mean of each numeric field over a window of step records.
+fn window_mean(window: &[serde_json::Value]) -> serde_json::Value {
+    let mut sums = serde_json::Map::new();
+    for step in window {
+        for (key, value) in step.as_object().into_iter().flatten() {
+            if let Some(v) = value.as_f64() {
+                let sum = sums.entry(key.clone()).or_insert(0.0.into());
+                *sum = (sum.as_f64().unwrap_or(0.0) + v).into();
+            }
+        }
+    }
+    let n = window.len() as f64;
+    for sum in sums.values_mut() {
+        // Six significant digits: more than a loss curve shows, and a third of the bytes.
+        let mean = sum.as_f64().unwrap_or(0.0) / n;
+        *sum = format!("{mean:.5e}").parse::<f64>().unwrap_or(mean).into();
+    }
+    sums.into()
 }

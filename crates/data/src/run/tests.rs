@@ -344,3 +344,43 @@ fn safetensors_export_is_pytorch_shaped_and_loads_back() {
     let wrong = import_safetensors(LinearConfig::new(4, 2).init(&device), &path);
     assert!(wrong.is_err(), "a shape mismatch is an error");
 }
+
+/// Thinning keeps every epoch's step count and window means (exact here), the last epoch
+/// whole, the other fields untouched, and is idempotent.
+#[test]
+fn thinned_step_records_keep_window_means_and_the_last_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.jsonl");
+    let epoch = |e: usize, n: usize| {
+        let steps: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({ "loss": (e * 100 + i) as f64, "acc": 0.5 }))
+            .collect();
+        serde_json::json!({ "epoch": e, "wall_s": 1.5, "steps": steps }).to_string()
+    };
+    std::fs::write(&path, format!("{}\n{}\n", epoch(1, 7), epoch(2, 7))).unwrap();
+    thin_step_records(&path, 3).unwrap();
+    let once = std::fs::read_to_string(&path).unwrap();
+    thin_step_records(&path, 3).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), once);
+
+    let lines: Vec<serde_json::Value> = once
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first = &lines[0];
+    assert_eq!(first["step_stride"], 3);
+    assert_eq!(first["step_count"], 7);
+    assert_eq!(first["wall_s"], 1.5);
+    let means: Vec<f64> = first["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["loss"].as_f64().unwrap())
+        .collect();
+    // Windows 100..=102, 103..=105 and the partial 106.
+    assert_eq!(means, vec![101.0, 104.0, 106.0]);
+    assert_eq!(first["steps"][0]["acc"], 0.5);
+    assert_eq!(lines[1]["steps"].as_array().unwrap().len(), 7);
+    assert!(lines[1].get("step_stride").is_none());
+    assert!(thin_step_records(&path, 0).is_err());
+}

@@ -231,14 +231,19 @@ impl<'a> Setup<'a> {
     }
 }
 
-/// Per-step series of one figure over a whole run, x = global step.
+/// Per-step series of one figure over a whole run, x = global step (window means where a
+/// shipped run's records were thinned).
 fn step_series(name: &str, records: &[Logged], pick: fn(&StepStats) -> f64) -> Series {
-    let points = records
-        .iter()
-        .flat_map(|r| r.record.steps.iter())
-        .enumerate()
-        .map(|(i, s)| (i as f64 + 1.0, pick(s)))
-        .collect();
+    let mut points = Vec::new();
+    let mut before = 0.0;
+    for r in records {
+        points.extend(
+            r.record
+                .positioned_steps()
+                .map(|(step, s)| (before + step, pick(s))),
+        );
+        before += r.record.step_count() as f64;
+    }
     Series::new(name, points)
 }
 
@@ -256,7 +261,7 @@ fn epoch_series(
 }
 
 fn constant(name: &str, records: &[Logged], value: f64) -> Series {
-    let steps: usize = records.iter().map(|r| r.record.steps.len()).sum();
+    let steps: usize = records.iter().map(|r| r.record.step_count()).sum();
     Series::new(name, vec![(1.0, value), (steps.max(2) as f64, value)])
 }
 

@@ -8,7 +8,11 @@ use serde_json::json;
 use super::{Setup, step_series};
 use crate::loss::GanLoss;
 use crate::model::Backbone;
+use crate::sampling::unit_values;
 use crate::train::TrainConfig;
+
+/// Samples shown of each setting: one row of the grid.
+const SAMPLES_PER_SETTING: usize = 12;
 
 pub static EXPERIMENT: Question = Question {
     id: "GAN-Q2",
@@ -53,9 +57,16 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     .log_y(true);
     let mut numbers = Vec::new();
     let mut last_norms = Vec::new();
-    for (label, config) in settings {
+    let mut grids = Vec::new();
+    let labels: Vec<&str> = settings.iter().map(|(label, _)| *label).collect();
+    for (label, config) in settings.clone() {
         let slug = label.replace([',', ' '], "-").replace("--", "-");
-        let records = ctx.train(&format!("q2-{slug}"), &config)?.records;
+        let trained = ctx.train(&format!("q2-{slug}"), &config)?;
+        grids.push(unit_values(
+            ctx.samples(&trained.generator, &config, SAMPLES_PER_SETTING),
+            config.real_scale,
+        ));
+        let records = trained.records;
         let first = records.first().context("an epoch")?;
         let last = records.last().context("an epoch")?;
         let scores = last.scores()?;
@@ -75,6 +86,10 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             "grad_norm_g_last_epoch": last.record.mean.grad_norm_g,
             "d_fake_last_epoch": last.record.mean.d_fake, "scores": scores }));
     }
+    let row_labels = labels
+        .iter()
+        .flat_map(|l| std::iter::repeat_n(l.to_string(), SAMPLES_PER_SETTING))
+        .collect();
     md.push_str(&format!(
         "\n{}\n\n\
          **Why.** For a fake with logit l = D's log-odds, the minimax generator loss log(1 - sigmoid(l)) \
@@ -84,17 +99,53 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
          situation. The unit tests check both gradients against finite differences and at \
          D(G(z)) = sigmoid(-8).\n\n\
          Measured here, last epoch against the strong discriminator: the minimax generator's \
-         gradient norm was {:.4} with D(G(z)) = {:.4}; the non-saturating generator's was {:.4} \
-         with D(G(z)) = {:.4}, i.e. {:.0} times the minimax one. Against the balanced \
-         discriminator the ratio was {:.1}.\n",
+         gradient norm was {} with D(G(z)) = {}; the non-saturating generator's was {} \
+         with D(G(z)) = {}, i.e. {} times the minimax one. Against the balanced \
+         discriminator the ratio was {}.\n\n{}\n\nRows: {SAMPLES_PER_SETTING} samples of each \
+         setting after its last epoch, in the table's order (the same latent codes).\n",
         ctx.plot("gan-q2-generator-gradient.png", &norms)?,
-        last_norms[2].0,
-        last_norms[2].1,
-        last_norms[3].0,
-        last_norms[3].1,
-        last_norms[3].0 / last_norms[2].0,
-        last_norms[1].0 / last_norms[0].0,
+        magnitude(last_norms[2].0),
+        magnitude(last_norms[2].1),
+        magnitude(last_norms[3].0),
+        magnitude(last_norms[3].1),
+        magnitude(last_norms[3].0 / last_norms[2].0),
+        magnitude(last_norms[1].0 / last_norms[0].0),
+        ctx.grid(
+            "gan-q2-samples.png",
+            &grids.concat(),
+            SAMPLES_PER_SETTING,
+            Some(row_labels),
+        )?,
     ));
     ctx.ctx
         .write_section("GAN-Q2", &md, &json!({ "settings": numbers }))
+}
+
+/// A value for prose: four decimals in the usual range, `m × 10^e` where that would print
+/// 0.0000 or a dozen digits (the saturated minimax gradient is ~1e-10).
+fn magnitude(value: f64) -> String {
+    let size = value.abs();
+    if value.is_finite() && size != 0.0 && !(1e-3..1e4).contains(&size) {
+        let exponent = size.log10().floor() as i32;
+        format!("{:.1} × 10^{exponent}", value / 10f64.powi(exponent))
+    } else if size >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.4}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::magnitude;
+
+    #[test]
+    fn prose_values_show_their_magnitude() {
+        assert_eq!(magnitude(0.1731), "0.1731");
+        assert_eq!(magnitude(57.43), "57.4");
+        assert_eq!(magnitude(0.0), "0.0000");
+        assert_eq!(magnitude(1.5187e10), "1.5 × 10^10");
+        assert_eq!(magnitude(2.04e-10), "2.0 × 10^-10");
+        assert_eq!(magnitude(f64::INFINITY), "inf");
+    }
 }

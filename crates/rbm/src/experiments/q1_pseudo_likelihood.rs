@@ -6,7 +6,7 @@ use eval::experiment::Question;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Logged, Setup, last};
+use super::{Logged, RELIABLE_ESS, Setup, last};
 use crate::train::TrainConfig;
 
 pub static EXPERIMENT: Question = Question {
@@ -144,9 +144,6 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         &json!({ "config": config, "epochs": records }),
     )
 }
-
-/// Effective sample size (of 100 chains) below which a few chains carry an AIS estimate.
-const RELIABLE_ESS: f64 = 10.0;
 
 /// How far the per-epoch AIS column can be trusted, from its effective sample sizes: when a
 /// few chains carry every estimate the column swings between epochs, and the text says so with

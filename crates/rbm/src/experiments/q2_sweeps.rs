@@ -6,7 +6,7 @@ use data::plot::{LinePlot, Series};
 use eval::experiment::Question;
 use serde_json::{Map, json};
 
-use super::{NoExtra, Setup, last};
+use super::{NoExtra, Setup, last, unreliable_ais};
 use crate::train::TrainConfig;
 
 pub static EXPERIMENT: Question = Question {
@@ -56,6 +56,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         ctx.budget.test_images
     );
     let mut numbers = Vec::new();
+    let mut ais_support = Vec::new();
     for (i, (label, config)) in settings.iter().enumerate() {
         let (state, records) =
             ctx.train::<NoExtra>(&format!("q2-{i}"), config, |_| Ok(Map::new()))?;
@@ -76,6 +77,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
                 .collect(),
         ));
         rows.push(tensor_values(state.rbm.reconstruct(originals.clone())));
+        ais_support.push((label.clone(), estimate.effective_sample_size));
         numbers.push(json!({ "setting": label, "config": config, "ais_test_log_likelihood": ll, "ais": estimate, "epochs": records }));
     }
     let (grid_path, grid_link) = ctx.ctx.figure("rbm-q2-reconstructions.png");
@@ -89,7 +91,8 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
          sharpen and the error falls; the likelihood needs more than good reconstructions (a model \
          can reconstruct well and still spread probability badly), which is why both columns are \
          shown. The learning rate trades speed against stability; the curves show the effect of \
-         training length epoch by epoch.\n"
+         training length epoch by epoch. {}\n",
+        unreliable_ais(&ais_support)
     ));
     ctx.ctx
         .write_section("RBM-Q2", &md, &json!({ "runs": numbers }))

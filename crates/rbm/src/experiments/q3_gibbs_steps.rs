@@ -7,7 +7,7 @@ use eval::FamilyRecord;
 use eval::experiment::Question;
 use serde_json::{Map, json};
 
-use super::{NoExtra, Setup, accuracy, last};
+use super::{NoExtra, Setup, accuracy, last, unreliable_ais};
 
 pub static EXPERIMENT: Question = Question {
     id: "RBM-Q3",
@@ -146,6 +146,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         ctx.budget.test_images
     ));
     let mut training = Vec::new();
+    let mut ais_support = Vec::new();
     for (label, persistent, steps) in [
         ("CD-1".to_string(), false, 1),
         (format!("CD-{k}"), false, k),
@@ -172,15 +173,17 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             last.metrics.pseudo_likelihood_exact,
             last.metrics.test_reconstruction_mse
         ));
+        ais_support.push((label.clone(), estimate.effective_sample_size));
         training.push(json!({ "training": label, "ais_test_log_likelihood": ll, "ais": estimate, "epochs": records }));
     }
-    md.push_str(
+    md.push_str(&format!(
         "\nCD-k starts its negative chain at the data: with k = 1 the chain barely moves, so the \
          update only pushes down the energy of states next to the data and leaves distant spurious \
          modes untouched (good reconstructions, worse likelihood). More steps make the negative \
          statistics closer to the model's, at k times the cost per update. PCD keeps its chains \
-         running across updates, so they explore the model's modes at the cost of one step.\n",
-    );
+         running across updates, so they explore the model's modes at the cost of one step. {}\n",
+        unreliable_ais(&ais_support)
+    ));
     ctx.ctx.write_section(
         "RBM-Q3",
         &md,

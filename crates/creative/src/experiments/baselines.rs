@@ -1,6 +1,8 @@
 //! A VAE and a GAN trained on Fashion-MNIST by the project's own crates, scored like the
 //! diffusion model's samples: what the diffusion model is measured against.
 
+use std::path::{Path, PathBuf};
+
 use burn::module::Module;
 use data::{Binarise, Run, Scale};
 use serde::{Deserialize, Serialize};
@@ -23,15 +25,25 @@ pub struct Baseline {
     pub grid: Vec<f32>,
 }
 
-/// Trains (or reloads, or resumes) another crate's shared run `<model>/<name>` of
-/// `config` with `train`; returns the trained state and the run's folder.
-fn trained<C: Serialize, S>(
+/// Another crate's shared run `<model>/<name>` of `config`: loaded with `from_shipped` when
+/// the repository ships a run of that config (`data/pretrained/<model>/`), else trained (or
+/// reloaded, or resumed) with `train` and reduced to what is sampled with `from_state`.
+/// Returns that and the run's folder, whose records give the training time.
+fn shipped_or_trained<C: Serialize, S, M>(
     setup: &Setup,
-    model: &str,
-    name: &str,
+    (model, name): (&str, &str),
     (config, seed): (&C, u64),
     train: impl FnOnce(&mut Run) -> anyhow::Result<S>,
-) -> anyhow::Result<(S, std::path::PathBuf)> {
+    from_state: impl FnOnce(S) -> M,
+    from_shipped: impl FnOnce(&Path) -> anyhow::Result<M>,
+) -> anyhow::Result<(M, PathBuf)> {
+    if let Some(dir) = data::run::shipped_with_config(model, config) {
+        println!(
+            "{model}: loading the shipped run {} (same config)",
+            dir.display()
+        );
+        return Ok((from_shipped(&dir)?, dir));
+    }
     let options = setup.ctx.shared_run(model, name, config);
     let mut run = Run::start(model, name, &options, config, seed, &setup.ctx.selected)?;
     let finished = run.is_finished();
@@ -39,7 +51,7 @@ fn trained<C: Serialize, S>(
     if !finished {
         run.finish(serde_json::json!({}))?;
     }
-    Ok((state, run.dir))
+    Ok((from_state(state), run.dir))
 }
 
 /// The VAE: the strong MLP preset (784-512-256 / 32) on grey targets (Fashion-MNIST's grey
@@ -56,16 +68,16 @@ pub fn vae(setup: &Setup) -> anyhow::Result<Baseline> {
         .with_eval_samples(0);
     let selected = &setup.ctx.selected;
     let train = setup.train.clone().limited(config.train_limit);
-    let (state, dir) = trained(
+    let device = setup.ctx.device();
+    let (model, dir) = shipped_or_trained(
         setup,
-        "vae",
-        "fashion-strong-mlp",
+        ("vae", "fashion-strong-mlp"),
         (&config, config.seed),
         |run| vae::epoch::train_run(run, &config, &train, &setup.test, None, selected),
+        |state| state.model.valid(),
+        |dir| Ok(vae::tasks::load_model(dir, device)?.1),
     )?;
     let records: Vec<vae::experiments::Logged> = data::run::read_records(&dir)?;
-    let model = state.model.valid();
-    let device = setup.ctx.device();
     let latent = config.model.latent;
     let n = setup.budget.sweep_samples;
     let samples = vae::epoch::sample_means(&model, latent, n, SAMPLE_SEED, device);
@@ -95,16 +107,17 @@ pub fn gan(setup: &Setup) -> anyhow::Result<Baseline> {
         .with_eval_samples(0);
     let selected = &setup.ctx.selected;
     let train = setup.train.clone().limited(config.train_limit);
-    let (state, dir) = trained(
+    let device = setup.ctx.device();
+    let (generator, dir) = shipped_or_trained(
         setup,
-        "gan",
-        "fashion-tuned-mlp",
+        ("gan", "fashion-tuned-mlp"),
         (&config, config.seed),
         |run| gan::epoch::train_run(run, &config, &train, None, selected),
+        |state| state.sampled_generator().clone(),
+        |dir| Ok(gan::sampling::load_generator(dir, device)?.1),
     )?;
+    let generator = &generator;
     let records: Vec<gan::experiments::Logged> = data::run::read_records(&dir)?;
-    let device = setup.ctx.device();
-    let generator = state.sampled_generator();
     let latent = config.model.latent;
     let n = setup.budget.sweep_samples;
     let samples = gan::sampling::sample(generator, latent, n, SAMPLE_SEED, device);

@@ -155,8 +155,16 @@ impl<'a> Setup<'a> {
         })
     }
 
-    /// Trains `config` on Fashion-MNIST as the shared run `creative/<name>-<hash>`.
+    /// Trains `config` on Fashion-MNIST as the shared run `creative/<name>-<hash>`, or
+    /// returns the shipped run of that config (`data/pretrained/creative/`) when there is one.
     pub fn train_shared(&self, name: &str, config: &TrainConfig) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = data::run::shipped_with_config("creative", config) {
+            println!(
+                "creative: loading the shipped run {} (same config)",
+                dir.display()
+            );
+            return Ok(dir);
+        }
         let train = self.train.clone().limited(config.train_limit);
         let device = self.ctx.selected.autodiff();
         let (_, dir) = self.ctx.train_shared(

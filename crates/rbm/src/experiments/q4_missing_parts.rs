@@ -60,7 +60,11 @@ pub struct Completed {
 
 impl Completer<'_> {
     pub fn measure(&self, mask: Mask, how: Completion) -> Completed {
-        let batch = self.setup.test_batch(&self.config, Some(mask));
+        let batch = self.setup.first_test_images(
+            &self.config,
+            Some(mask),
+            self.setup.budget.completion_images,
+        );
         let known = batch.known.clone().expect("masked batch");
         let clean = batch.clean.clone().expect("masked batch");
         let completed = complete(
@@ -88,7 +92,7 @@ fn run(c: &Completer) -> anyhow::Result<()> {
 
     // RBM-Q4: three ways of completing, on two kinds of hole.
     let clean_acc = {
-        let batch = ctx.test_batch(config, None);
+        let batch = ctx.first_test_images(config, None, ctx.budget.completion_images);
         accuracy(classifier, batch.images, batch.labels)
     };
     let mut q4 = format!(
@@ -98,7 +102,7 @@ fn run(c: &Completer) -> anyhow::Result<()> {
         config.model.hidden,
         config.epochs,
         steps,
-        ctx.budget.test_images,
+        ctx.budget.completion_images,
         100.0 * clean_acc
     );
     let mut q4_numbers = Vec::new();

@@ -34,7 +34,7 @@ pub fn run(c: &Completer) -> anyhow::Result<()> {
     let mut q5 = format!(
         "Clamped mean-field completion ({steps} iterations) of {} test digits with rows (or columns) removed.\n\n\
          | place | {} |\n|---|{}\n",
-        ctx.budget.test_images,
+        ctx.budget.completion_images,
         counts.map(|n| format!("{n}")).join(" | "),
         "---:|".repeat(counts.len())
     );

@@ -44,6 +44,8 @@ pub fn planned() -> Vec<Planned> {
 /// One experiment's outcome.
 pub struct Outcome {
     pub id: &'static str,
+    /// The question ids whose sections it wrote (RBM-Q4's experiment also answers RBM-Q5).
+    pub answers: &'static [&'static str],
     pub seconds: f64,
     pub ok: bool,
 }
@@ -86,7 +88,9 @@ pub fn record_profiles(
     let mut profiles: std::collections::BTreeMap<String, String> =
         data::run::read_json(&path).unwrap_or_default();
     for outcome in outcomes.iter().filter(|o| o.ok) {
-        profiles.insert(outcome.id.to_string(), profile.to_string());
+        for id in outcome.answers {
+            profiles.insert(id.to_string(), profile.to_string());
+        }
     }
     data::run::write_json(&path, &profiles)?;
     Ok(profiles)
@@ -217,7 +221,7 @@ pub fn run_all(
     chosen
         .iter()
         .enumerate()
-        .map(|(i, &Planned { krate, id, .. })| {
+        .map(|(i, &Planned { krate, id, answers })| {
             eprintln!(
                 "== experiment {id} ({krate}) [{}/{}, {}]",
                 i + 1,
@@ -259,6 +263,7 @@ pub fn run_all(
             }
             Outcome {
                 id,
+                answers,
                 seconds: started.elapsed().as_secs_f64(),
                 ok,
             }
@@ -321,6 +326,10 @@ mod tests {
         let reports = tempfile::tempdir().unwrap();
         let ran = |id, ok| Outcome {
             id,
+            answers: match id {
+                "A-Q1" => &["A-Q1"],
+                _ => &["B-Q1", "B-Q2"],
+            },
             seconds: 1.0,
             ok,
         };
@@ -331,6 +340,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(profiles_line(&all), "quick");
+        assert_eq!(all.len(), 3, "B-Q1's experiment also wrote B-Q2: {all:?}");
         // An --only rerun in the full profile changes its own section's entry; a failed
         // experiment keeps the profile that last wrote its section.
         let mixed = record_profiles(
@@ -339,7 +349,7 @@ mod tests {
             "full",
         )
         .unwrap();
-        assert_eq!(profiles_line(&mixed), "full for B-Q1; quick for A-Q1");
+        assert_eq!(profiles_line(&mixed), "full for B-Q1, B-Q2; quick for A-Q1");
     }
 
     #[test]

@@ -45,4 +45,70 @@ impl FamilyRecord {
     pub fn read(reports: &Path, key: &str) -> Option<Self> {
         data::run::read_json(&record_path(reports, key)).ok()
     }
+
+    /// Every record of the crate `krate`: `<krate>.json`, then its further models'
+    /// `<krate>-<model>.json` in name order (a family may enter more than one model).
+    pub fn read_all(reports: &Path, krate: &str) -> Vec<Self> {
+        let mut keys: Vec<String> = std::fs::read_dir(reports.join("families"))
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                let key = name.strip_suffix(".json")?;
+                (key.strip_prefix(krate)?.starts_with('-')).then(|| key.to_string())
+            })
+            .collect();
+        keys.sort();
+        std::iter::once(krate.to_string())
+            .chain(keys)
+            .filter_map(|key| Self::read(reports, &key))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(family: &str) -> FamilyRecord {
+        let scores: SampleScores = serde_json::from_value(serde_json::json!({
+            "images": 10, "classifier": "c", "fid": 1.0,
+            "precision_recall": { "precision": 0.5, "recall": 0.5, "k": 3 },
+            "density_coverage": { "density": 0.5, "coverage": 0.5, "k": 5 },
+            "classes": { "histogram": [1,1,1,1,1,1,1,1,1,1], "classes_covered": 10,
+                         "kl_to_uniform": 0.0, "mean_confidence": 0.9, "inception_score": 9.0 },
+            "nearest_train_mean": 1.0, "nearest_train_median": 1.0
+        }))
+        .unwrap();
+        FamilyRecord {
+            family: family.into(),
+            from: "Q".into(),
+            run: "r".into(),
+            scores,
+            train_seconds: 1.0,
+            sampling_ms_1000: 1.0,
+            samples_figure: "f.png".into(),
+        }
+    }
+
+    #[test]
+    fn a_crate_reads_its_own_record_first_then_its_further_models_and_no_other_crate() {
+        let dir = tempfile::tempdir().unwrap();
+        for (key, family) in [
+            ("gan-cnn", "GAN (CNN)"),
+            ("gan", "GAN (MLP)"),
+            ("gan-big", "GAN (big)"),
+            ("gans", "not a GAN record"),
+            ("vae", "VAE"),
+        ] {
+            record(family).write(dir.path(), key).unwrap();
+        }
+        let families: Vec<String> = FamilyRecord::read_all(dir.path(), "gan")
+            .into_iter()
+            .map(|r| r.family)
+            .collect();
+        assert_eq!(families, ["GAN (MLP)", "GAN (big)", "GAN (CNN)"]);
+        assert!(FamilyRecord::read_all(dir.path(), "rbm").is_empty());
+        assert!(FamilyRecord::read_all(&dir.path().join("absent"), "gan").is_empty());
+    }
 }

@@ -53,6 +53,9 @@ pub struct Budget {
     /// GAN-Q5: epochs of the convolutional backbones and of the MLP (which trains longer to
     /// be read at their wall times), and the digits per epoch of all three (0: all).
     pub backbone_epochs: (usize, usize),
+    /// GAN-Q5: epochs of the course CNN, the convolutional reference model (read at
+    /// `backbone_epochs.0` beside the others, and at its end against the aim).
+    pub course_cnn_epochs: usize,
     pub backbone_train_limit: usize,
     /// Samples scored for the cross-family comparison.
     pub family_samples: usize,
@@ -69,6 +72,7 @@ impl Budget {
                 strong_discriminator_epochs: 3,
                 stability_epochs: 0,
                 backbone_epochs: (2, 12),
+                course_cnn_epochs: 2,
                 backbone_train_limit: 2_560,
                 family_samples: 1000,
             }
@@ -81,6 +85,7 @@ impl Budget {
                 strong_discriminator_epochs: 15,
                 stability_epochs: 30,
                 backbone_epochs: (30, 100),
+                course_cnn_epochs: 100,
                 backbone_train_limit: 0,
                 family_samples: 10_000,
             }

@@ -20,18 +20,17 @@ pub static EXPERIMENT: Question = Question {
 };
 
 /// The shared run of `backbone` in this comparison, `(name, config)`: the tuned preset;
-/// the convolutional players train `backbone_epochs.0` epochs, the MLP longer so that it can
-/// also be read at the wall time the convolutional ones took. The VAE-Q4 comparison trains
-/// (or reloads) the same runs.
+/// the DCGAN trains `backbone_epochs.0` epochs, the MLP longer so that it can also be read at
+/// the wall time the convolutional ones took, and the course CNN as long as its reference
+/// run (`course_cnn_epochs`; every run is scored after every epoch, so all three are also
+/// read at `backbone_epochs.0`). The VAE-Q4 comparison trains (or reloads) the same runs.
 pub fn backbone_run(ctx: &Setup, backbone: Backbone) -> (String, TrainConfig) {
     let (epochs, mlp_epochs) = ctx.budget.backbone_epochs;
-    let config = ctx
-        .tuned(backbone)
-        .with_epochs(if backbone == Backbone::Mlp {
-            mlp_epochs
-        } else {
-            epochs
-        });
+    let config = ctx.tuned(backbone).with_epochs(match backbone {
+        Backbone::Mlp => mlp_epochs,
+        Backbone::Cnn => ctx.budget.course_cnn_epochs,
+        Backbone::Dcgan => epochs,
+    });
     // Same data per epoch for all three: in quick mode, the convolutional budget.
     let config = match ctx.budget.backbone_train_limit {
         0 => config,
@@ -94,6 +93,104 @@ fn against_the_aims(finals: &[(Backbone, usize, SampleScores)], floor: &SampleSc
     md
 }
 
+/// One scored epoch of a run, as the DCGAN paragraph reads it.
+#[derive(Clone, Copy, Debug)]
+struct Progress {
+    epoch: usize,
+    fid: f64,
+    recall: f64,
+    /// The discriminator's mean accuracy on real and fake images over the epoch.
+    d_accuracy: f64,
+}
+
+fn progress(records: &[super::Logged]) -> anyhow::Result<Vec<Progress>> {
+    records
+        .iter()
+        .map(|r| {
+            let scores = r.scores()?;
+            let mean = &r.record.mean;
+            Ok(Progress {
+                epoch: r.epoch,
+                fid: scores.fid,
+                recall: scores.precision_recall.recall,
+                d_accuracy: (mean.accuracy_real + mean.accuracy_fake) / 2.0,
+            })
+        })
+        .collect()
+}
+
+/// Why the DCGAN trails the course CNN at the compared epochs, from what both runs logged:
+/// how far behind it is in epochs, whether its discriminator wins more often, whether its
+/// recall shows dropped modes, and whether its FID was still falling. Empty when it does
+/// not trail.
+fn why_the_dcgan_trails(cnn: &[Progress], dcgan: &[Progress], epochs: usize) -> String {
+    let at = |run: &[Progress], epoch: usize| run.iter().find(|p| p.epoch == epoch).copied();
+    let (Some(c), Some(d)) = (at(cnn, epochs), at(dcgan, epochs)) else {
+        return String::new();
+    };
+    if d.fid <= c.fid {
+        return String::new();
+    }
+    let mut md = format!(
+        "\n**Why the DCGAN trails.** After {epochs} epochs of the same preset its FID is {:.1}, \
+         the course CNN's {:.1}",
+        d.fid, c.fid
+    );
+    if let Some(caught) = cnn.iter().find(|p| p.fid <= d.fid) {
+        md.push_str(&format!(
+            " (the course CNN was there after {} epochs)",
+            caught.epoch
+        ));
+    }
+    let stronger = d.d_accuracy > c.d_accuracy + 0.02;
+    md.push_str(&format!(
+        ". Its discriminator is {}: over epoch {epochs} it told real from fake {:.1}% of the \
+         time, the course CNN's {:.1}%{}. ",
+        if stronger {
+            "the stronger one"
+        } else {
+            "no stronger"
+        },
+        100.0 * d.d_accuracy,
+        100.0 * c.d_accuracy,
+        if stronger {
+            ", so its generator gets the weaker gradient (GAN-Q2)"
+        } else {
+            ""
+        }
+    ));
+    md.push_str(&if d.recall < c.recall - 0.1 {
+        format!(
+            "Its recall ({:.3} against {:.3}) says it covers less of the digits: dropped modes \
+             are part of the gap.",
+            d.recall, c.recall
+        )
+    } else {
+        format!(
+            "Its recall ({:.3} against {:.3}) shows no dropped modes.",
+            d.recall, c.recall
+        )
+    });
+    if let Some(earlier) = at(dcgan, epochs - epochs / 3).filter(|e| e.epoch < epochs) {
+        let falling = earlier.fid > 1.1 * d.fid;
+        md.push_str(&format!(
+            " Its FID went from {:.1} at epoch {} to {:.1} at epoch {epochs}: {}.",
+            earlier.fid,
+            earlier.epoch,
+            d.fid,
+            if falling {
+                "still falling, so it learns more slowly rather than failing; which of its \
+                 differences from the course CNN slows it, and where it would end trained as \
+                 long, was not measured"
+            } else {
+                "levelling off, so more epochs alone would not close the gap"
+            }
+        ));
+    }
+    md.push('\n');
+    md
+}
+
 /// The backbone as the report names it.
 fn label(backbone: Backbone) -> &'static str {
     match backbone {
@@ -149,12 +246,14 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         fid = fid.with_series(Series::new(label(backbone), points));
         runs.push((backbone, config, trained));
     }
+    let cnn_epochs = ctx.budget.course_cnn_epochs;
     let mut md = format!(
-        "Tuned preset for each backbone, {} (the MLP: {mlp_epochs} epochs, read at epoch {epochs} \
-         and at the convolutional runs' wall times).\n\n\
+        "Tuned preset for each backbone, {} (the MLP: {mlp_epochs} epochs, the course CNN: \
+         {cnn_epochs}; both read at epoch {epochs} here, the MLP also at the DCGAN's and the \
+         course CNN's wall time after {epochs} epochs).\n\n\
          | backbone | parameters G / D | seconds per epoch | images/s | FID after {epochs} epochs | classes covered | class KL | density | coverage |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        ctx.epoch_note(&runs[1].1),
+        ctx.epoch_note(&runs[2].1),
     );
     let mut numbers = Vec::new();
     let mut grids = Vec::new();
@@ -189,13 +288,17 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             "at_equal_epochs": scores, "epochs": epochs }),
         );
     }
-    // Equal wall time: the MLP's last epoch finished within each convolutional run's time.
+    // Equal wall time: the MLP's last epoch finished within each convolutional run's time
+    // for the compared epochs.
     let mlp = &runs[0].2.records;
-    md.push_str("\n| in the wall time of | seconds | MLP epochs done | MLP FID | that backbone's FID |\n|---|---:|---:|---:|---:|\n");
+    md.push_str(&format!("\n| in the wall time of | seconds | MLP epochs done | MLP FID | that backbone's FID after {epochs} epochs |\n|---|---:|---:|---:|---:|\n"));
     let mut equal_time = Vec::new();
     for (backbone, _, trained) in &runs[1..] {
         let records = &trained.records;
-        let last = records.last().context("an epoch")?;
+        let last = records
+            .iter()
+            .find(|r| r.epoch == epochs)
+            .context("the run is shorter than the comparison")?;
         if let Some(m) = mlp.iter().rfind(|r| r.wall_s <= last.wall_s) {
             md.push_str(&format!(
                 "| {} | {:.0} | {} | {:.1} | {:.1} |\n",
@@ -219,12 +322,17 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     md.push_str(&against_the_aims(&finals, &floor));
+    md.push_str(&why_the_dcgan_trails(
+        &progress(&runs[1].2.records)?,
+        &progress(&runs[2].2.records)?,
+        epochs,
+    ));
     let labels = ["MLP", "course CNN", "DCGAN"]
         .iter()
         .flat_map(|l| std::iter::repeat_n(l.to_string(), 32))
         .collect();
     md.push_str(&format!(
-        "\n{}\n\n{}\n\nRows: 32 samples of each backbone (MLP after {mlp_epochs} epochs, course CNN, DCGAN).\n\n\
+        "\n{}\n\n{}\n\nRows: 32 samples of each backbone (MLP after {mlp_epochs} epochs, course CNN after {cnn_epochs}, DCGAN after {epochs}).\n\n\
          **Reading.** Convolutions share weights across positions and build digits from local \
          strokes, the right prior for images, with far fewer parameters (first table). On a CPU \
          each of their steps costs more (seconds per epoch), so the fair comparison is at equal \
@@ -290,5 +398,49 @@ mod tests {
         );
         let early = against_the_aims(&[(Backbone::Mlp, 5, scores(900.0, 0.2, 0.0, 1.0))], &floor);
         assert!(early.contains("far from converged"), "{early}");
+    }
+
+    fn epoch(epoch: usize, fid: f64, recall: f64, d_accuracy: f64) -> Progress {
+        Progress {
+            epoch,
+            fid,
+            recall,
+            d_accuracy,
+        }
+    }
+
+    #[test]
+    fn the_dcgan_paragraph_reads_its_lag_discriminator_recall_and_trend_from_the_logs() {
+        let cnn = [
+            epoch(5, 75.0, 0.73, 0.89),
+            epoch(8, 50.0, 0.78, 0.89),
+            epoch(20, 20.8, 0.82, 0.91),
+            epoch(30, 15.2, 0.85, 0.93),
+        ];
+        let slow = [epoch(20, 66.1, 0.79, 0.89), epoch(30, 51.1, 0.81, 0.88)];
+        let md = why_the_dcgan_trails(&cnn, &slow, 30);
+        assert!(
+            md.contains(
+                "its FID is 51.1, the course CNN's 15.2 (the course CNN was there after 8 epochs)"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("is no stronger: over epoch 30 it told real from fake 88.0% of the time, the course CNN's 93.0%. "), "{md}");
+        assert!(md.contains("shows no dropped modes"), "{md}");
+        assert!(
+            md.contains("from 66.1 at epoch 20 to 51.1 at epoch 30: still falling"),
+            "{md}"
+        );
+        let stuck = [epoch(20, 52.0, 0.5, 0.99), epoch(30, 51.1, 0.5, 0.99)];
+        let md = why_the_dcgan_trails(&cnn, &stuck, 30);
+        assert!(
+            md.contains("the stronger one") && md.contains("weaker gradient"),
+            "{md}"
+        );
+        assert!(md.contains("dropped modes are part of the gap"), "{md}");
+        assert!(md.contains("levelling off"), "{md}");
+        // Nothing to explain when the DCGAN is ahead, or a run lacks the compared epoch.
+        assert!(why_the_dcgan_trails(&cnn, &[epoch(30, 9.0, 0.9, 0.9)], 30).is_empty());
+        assert!(why_the_dcgan_trails(&cnn, &slow, 12).is_empty());
     }
 }

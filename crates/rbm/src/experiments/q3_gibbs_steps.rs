@@ -1,6 +1,7 @@
 //! RBM-Q3: Gibbs chains of growing length, from test digits and from noise; and the Gibbs
 //! steps of training (CD-1, CD-k, PCD-1).
 
+use anyhow::Context as _;
 use burn::tensor::{Distribution, Tensor};
 use data::figure::{digit_grid, save_png, tensor_values};
 use eval::FamilyRecord;
@@ -72,30 +73,16 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
                     .slice([0..chains, 0..config.model.visible]),
             ));
             if !from_test && k == *steps.last().expect("steps") {
-                let evaluator = ctx.ctx.evaluator()?;
-                let shown = tensor_values(
-                    probabilities
-                        .clone()
-                        .slice([0..chains, 0..config.model.visible]),
-                );
-                let scores = evaluator.score_tensor(probabilities, data::Scale::ZeroOne);
-                let (path, samples_figure) = ctx.ctx.figure("family-rbm.png");
-                save_png(&digit_grid(&shown, chains, None), &path)?;
-                sample_scores = Some(FamilyRecord {
-                    family: "RBM".into(),
-                    from: "RBM-Q3".into(),
-                    run: format!(
+                sample_scores = Some(family_record(
+                    ctx,
+                    probabilities,
+                    format!(
                         "{} hidden, PCD-1, {} epochs; {k} Gibbs steps from noise, {n} chains",
                         config.model.hidden, config.epochs
                     ),
-                    scores,
-                    train_seconds: base_records
-                        .iter()
-                        .map(|r| r.metrics.train_seconds.unwrap_or(f64::NAN))
-                        .sum::<f64>(),
+                    training_seconds(&base_records),
                     sampling_ms_1000,
-                    samples_figure,
-                });
+                )?);
             }
         }
         let labels_row = std::iter::once("start".to_string())
@@ -111,18 +98,57 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         save_png(&digit_grid(&rows.concat(), chains, Some(labels_row)), &path)?;
         figures.push(format!("![{name}]({link})"));
     }
+    let last_step = steps[steps.len() - 1];
     if let Some(record) = &sample_scores {
-        let s = &record.scores;
         md.push_str(&format!(
-            "\nThe {n} chains from noise after {} steps, scored as samples by the eval classifier: \
-             FID {:.1}, {} classes covered, precision {:.3}, recall {:.3} (GAN-Q6 compares them \
-             with the other families).\n",
-            steps[steps.len() - 1],
-            s.fid,
-            s.classes.classes_covered,
-            s.precision_recall.precision,
-            s.precision_recall.recall,
+            "\nThe {n} chains from noise after {last_step} steps, scored as samples by the eval \
+             classifier: {}.",
+            scores_text(record)
         ));
+    }
+    // The families are compared on their best models: the shipped strong RBM where this
+    // checkout has it (loaded only if its config is the strong preset's), else the model above.
+    let strong_config = crate::train::Preset::Strong.config();
+    if let Some(dir) = data::run::shipped_with_config("rbm", &strong_config) {
+        println!(
+            "RBM: loading the shipped run {} (same config)",
+            dir.display()
+        );
+        let strong = crate::tasks::Trained::load(&dir, device)?;
+        let records = data::run::read_records::<super::Logged<NoExtra>>(&dir)?;
+        let start = Tensor::<2>::random(
+            [n, config.model.visible],
+            Distribution::Bernoulli(0.5),
+            device,
+        );
+        let started = std::time::Instant::now();
+        let probabilities = strong.state.rbm.gibbs_snapshots(start, &[last_step]);
+        let sampling_ms_1000 = started.elapsed().as_secs_f64() * 1e6 / n as f64;
+        let record = family_record(
+            ctx,
+            probabilities.into_iter().next().context("one snapshot")?,
+            format!(
+                "strong preset (shipped): {} hidden, CD-{} to CD-{}, {} epochs; {last_step} Gibbs \
+                 steps from noise, {n} chains",
+                strong_config.model.hidden,
+                strong_config.gibbs_steps,
+                strong_config.final_gibbs_steps,
+                strong_config.epochs
+            ),
+            training_seconds(&records),
+            sampling_ms_1000,
+        )?;
+        md.push_str(&format!(
+            " The shipped strong RBM (RBM-Q1), sampled the same way: {}; it stands for the RBMs \
+             in GAN-Q6's comparison and the report's summary.",
+            scores_text(&record)
+        ));
+        sample_scores = Some(record);
+    } else if sample_scores.is_some() {
+        md.push_str(" GAN-Q6 compares them with the other families.");
+    }
+    if let Some(record) = &sample_scores {
+        md.push('\n');
         record.write(ctx.ctx.reports(), "rbm")?;
     }
     md.push('\n');
@@ -188,5 +214,49 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         "RBM-Q3",
         &md,
         &json!({ "config": config, "chains": numbers, "training": training, "sample_scores": sample_scores }),
+    )
+}
+
+/// Chains' final visible probabilities scored as the RBM family's samples, with the first
+/// row of them saved as the family's figure.
+fn family_record(
+    ctx: &Setup,
+    probabilities: Tensor<2>,
+    run: String,
+    train_seconds: f64,
+    sampling_ms_1000: f64,
+) -> anyhow::Result<FamilyRecord> {
+    let shown = tensor_values(probabilities.clone().slice([0..10, 0..data::PIXELS]));
+    let scores = ctx
+        .ctx
+        .evaluator()?
+        .score_tensor(probabilities, data::Scale::ZeroOne);
+    let (path, samples_figure) = ctx.ctx.figure("family-rbm.png");
+    save_png(&digit_grid(&shown, 10, None), &path)?;
+    Ok(FamilyRecord {
+        family: "RBM".into(),
+        from: "RBM-Q3".into(),
+        run,
+        scores,
+        train_seconds,
+        sampling_ms_1000,
+        samples_figure,
+    })
+}
+
+/// A run's training time by its epoch records.
+fn training_seconds(records: &[super::Logged<NoExtra>]) -> f64 {
+    records
+        .iter()
+        .map(|r| r.metrics.train_seconds.unwrap_or(f64::NAN))
+        .sum()
+}
+
+/// The scores a family record's sentence quotes.
+fn scores_text(record: &FamilyRecord) -> String {
+    let s = &record.scores;
+    format!(
+        "FID {:.1}, {} classes covered, precision {:.3}, recall {:.3}",
+        s.fid, s.classes.classes_covered, s.precision_recall.precision, s.precision_recall.recall,
     )
 }

@@ -46,7 +46,6 @@ pub struct Outcome {
     pub id: &'static str,
     /// The question ids whose sections it wrote (RBM-Q4's experiment also answers RBM-Q5).
     pub answers: &'static [&'static str],
-    pub seconds: f64,
     pub ok: bool,
 }
 
@@ -72,28 +71,55 @@ pub fn progress(
     }
 }
 
-fn profiles_path(reports: &Path) -> std::path::PathBuf {
-    reports.join("profiles.json")
-}
+/// The per-section records of the report's header: which profile and which machine (and
+/// day) last wrote each section.
+pub const PROFILES: &str = "profiles.json";
+pub const MACHINES: &str = "machines.json";
 
-/// Records `profile` as the one that wrote the sections of the experiments that succeeded,
-/// beside what earlier `--only` runs recorded for the others (`<reports>/profiles.json`),
-/// and returns the whole record: the report's header names each section's profile.
-pub fn record_profiles(
+/// Records `value` under `<reports>/<file>` for the sections of the experiments that
+/// succeeded, beside what earlier `--only` runs recorded for the others, and returns the
+/// whole record: the report's header names each section's profile and machine.
+pub fn record_by_section(
     reports: &Path,
+    file: &str,
     outcomes: &[Outcome],
-    profile: &str,
+    value: &str,
 ) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
-    let path = profiles_path(reports);
-    let mut profiles: std::collections::BTreeMap<String, String> =
+    let path = reports.join(file);
+    let mut record: std::collections::BTreeMap<String, String> =
         data::run::read_json(&path).unwrap_or_default();
     for outcome in outcomes.iter().filter(|o| o.ok) {
         for id in outcome.answers {
-            profiles.insert(id.to_string(), profile.to_string());
+            record.insert(id.to_string(), value.to_string());
         }
     }
-    data::run::write_json(&path, &profiles)?;
-    Ok(profiles)
+    data::run::write_json(&path, &record)?;
+    Ok(record)
+}
+
+/// The header's line of experiment times: every experiment's wall time in its latest run
+/// (`<reports>/timings.json`, so an `--only` rerun keeps the others' times), in report
+/// order, with this run's failures marked, and their total.
+pub fn timings_line(reports: &Path, outcomes: &[Outcome]) -> String {
+    let timings: std::collections::BTreeMap<String, f64> =
+        data::run::read_json(&reports.join("timings.json")).unwrap_or_default();
+    let mut total = 0.0;
+    let listed: Vec<String> = planned()
+        .iter()
+        .filter_map(|p| {
+            let failed = outcomes.iter().any(|o| o.id == p.id && !o.ok);
+            let mark = if failed { " (FAILED in this run)" } else { "" };
+            let seconds = timings.get(p.id)?;
+            total += seconds;
+            Some(format!("{} {seconds:.0} s{mark}", p.id))
+        })
+        .collect();
+    format!(
+        "Experiments' wall times, build included, each from its latest run: {}; total {total:.0} s \
+         ({:.0} min)",
+        listed.join(", "),
+        total / 60.0
+    )
 }
 
 /// One line naming the shipped runs the experiments loaded instead of training, each with
@@ -125,20 +151,20 @@ pub fn shipped_line(reports: &Path) -> String {
 }
 
 /// One line naming the profile of every section: "quick" when one profile wrote them all.
-pub fn profiles_line(profiles: &std::collections::BTreeMap<String, String>) -> String {
-    let mut by_profile: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (id, profile) in profiles {
-        by_profile
-            .entry(profile.as_str())
+pub fn by_section_line(record: &std::collections::BTreeMap<String, String>) -> String {
+    let mut by_value: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (id, value) in record {
+        by_value
+            .entry(value.as_str())
             .or_default()
             .push(id.as_str());
     }
-    match by_profile.len() {
+    match by_value.len() {
         0 => "none run yet".into(),
-        1 => by_profile.keys().next().unwrap().to_string(),
-        _ => by_profile
+        1 => by_value.keys().next().unwrap().to_string(),
+        _ => by_value
             .iter()
-            .map(|(profile, ids)| format!("{profile} for {}", ids.join(", ")))
+            .map(|(value, ids)| format!("{value} for {}", ids.join(", ")))
             .collect::<Vec<_>>()
             .join("; "),
     }
@@ -200,7 +226,9 @@ pub fn run_all(
     // `--only`, the sections the chosen experiments are about to rewrite.
     match only {
         None => {
-            let _ = std::fs::remove_file(profiles_path(reports));
+            for file in [PROFILES, MACHINES] {
+                let _ = std::fs::remove_file(reports.join(file));
+            }
             for folder in ["sections", "numbers", "families", "shipped"] {
                 let _ = std::fs::remove_dir_all(reports.join(folder));
             }
@@ -261,12 +289,7 @@ pub fn run_all(
             if !ok {
                 eprintln!("experiment {id} failed; continuing with the others");
             }
-            Outcome {
-                id,
-                answers,
-                seconds: started.elapsed().as_secs_f64(),
-                ok,
-            }
+            Outcome { id, answers, ok }
         })
         .collect()
 }
@@ -330,26 +353,50 @@ mod tests {
                 "A-Q1" => &["A-Q1"],
                 _ => &["B-Q1", "B-Q2"],
             },
-            seconds: 1.0,
             ok,
         };
-        let all = record_profiles(
+        let all = record_by_section(
             reports.path(),
+            PROFILES,
             &[ran("A-Q1", true), ran("B-Q1", true)],
             "quick",
         )
         .unwrap();
-        assert_eq!(profiles_line(&all), "quick");
+        assert_eq!(by_section_line(&all), "quick");
         assert_eq!(all.len(), 3, "B-Q1's experiment also wrote B-Q2: {all:?}");
         // An --only rerun in the full profile changes its own section's entry; a failed
         // experiment keeps the profile that last wrote its section.
-        let mixed = record_profiles(
+        let mixed = record_by_section(
             reports.path(),
+            PROFILES,
             &[ran("B-Q1", true), ran("A-Q1", false)],
             "full",
         )
         .unwrap();
-        assert_eq!(profiles_line(&mixed), "full for B-Q1, B-Q2; quick for A-Q1");
+        assert_eq!(
+            by_section_line(&mixed),
+            "full for B-Q1, B-Q2; quick for A-Q1"
+        );
+    }
+
+    #[test]
+    fn the_timings_line_keeps_every_experiment_s_latest_time_in_report_order() {
+        let reports = tempfile::tempdir().unwrap();
+        let timings: std::collections::BTreeMap<&str, f64> =
+            [("GAN-Q1", 60.4), ("RBM-Q1", 120.0), ("NOT-PLANNED", 5.0)].into();
+        data::run::write_json(&reports.path().join("timings.json"), &timings).unwrap();
+        let failed = Outcome {
+            id: "GAN-Q1",
+            answers: &["GAN-Q1"],
+            ok: false,
+        };
+        let line = timings_line(reports.path(), &[failed]);
+        assert!(
+            line.ends_with(
+                "latest run: RBM-Q1 120 s, GAN-Q1 60 s (FAILED in this run); total 180 s (3 min)"
+            ),
+            "{line}"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod experiments;
 mod families;
 mod gpu;
 mod html;
+mod machine;
 mod models_bench;
 mod questions;
 mod report;
@@ -286,34 +287,29 @@ fn all(
     if let Some(body) = closing::section(reports, &eval::pretrained_dir()) {
         answers.insert("CLOSING".into(), report::Answer { body });
     }
-    let timings: Vec<String> = outcomes
-        .iter()
-        .map(|o| {
-            format!(
-                "{} {:.0} s{}",
-                o.id,
-                o.seconds,
-                if o.ok { "" } else { " (FAILED)" }
-            )
-        })
-        .collect();
+    let timings = experiments::timings_line(reports, &outcomes);
 
     let profile = match (profile.quick, profile.retrain) {
         (true, _) => "quick",
         (false, false) => "full (shipped models loaded where their config matches)",
         (false, true) => "full, every model retrained (--retrain)",
     };
-    let profiles = experiments::record_profiles(reports, &outcomes, profile)?;
+    let profiles =
+        experiments::record_by_section(reports, experiments::PROFILES, &outcomes, profile)?;
+    let machines = experiments::record_by_section(
+        reports,
+        experiments::MACHINES,
+        &outcomes,
+        &machine::describe(),
+    )?;
     let preamble = report::Preamble {
-        mode: experiments::profiles_line(&profiles),
+        mode: experiments::by_section_line(&profiles),
         backend: plan.reason.clone(),
         data: [
             data_lines,
             vec![
-                format!(
-                    "Experiments run (wall time, build included): {}",
-                    timings.join(", ")
-                ),
+                format!("Machine: {}", experiments::by_section_line(&machines)),
+                timings,
                 format!(
                     "Shipped runs loaded instead of training: {}",
                     experiments::shipped_line(reports)

@@ -16,13 +16,13 @@ use crate::train::Preset;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
     #[command(flatten)]
     common: CommonArgs,
 }
 
 #[derive(Subcommand)]
-enum Command {
+pub enum Command {
     /// Train an RBM from a preset; any config field can be changed with --set.
     Train(Box<TrainArgs>),
     /// Estimate the test log-likelihood by annealed importance sampling.

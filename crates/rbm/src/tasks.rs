@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::ais::{AisConfig, base_rate_bias, estimate_log_z, mean_log_likelihood};
 use crate::inpaint::{Completion, complete, missing_mse};
-use crate::train::{RbmState, TrainConfig, monitor, train_epoch};
+use crate::train::{InputMode, RbmState, TrainConfig, monitor, train_epoch};
 
 /// Trains `config` as run `<runs>/rbm/<name>` on `--dataset` (resuming it with `--resume`).
 pub fn train(
@@ -58,7 +58,17 @@ const SHIPPED_RBM: &str = "rbm";
 /// repository's shipped weights.
 pub fn ship(args: &data::run::ShipArgs, selected: &SelectedDevice) -> anyhow::Result<()> {
     let trained = Trained::load(&args.run, &selected.device)?;
-    data::run::ship_module(args, "rbm", &["ais.json"], SHIPPED_RBM, &trained.state.rbm)
+    data::run::ship_module(
+        args,
+        "rbm",
+        &[
+            "ais.json",
+            "ais-test-dynamic.json",
+            "ais-test-threshold.json",
+        ],
+        SHIPPED_RBM,
+        &trained.state.rbm,
+    )
 }
 
 /// A trained run: its config, newest checkpoint and the data set it was trained on.
@@ -94,8 +104,20 @@ impl Trained {
     /// The first `count` images of `set` as the model sees them (binarised as in training;
     /// dynamic binarisation draws the epoch-0 sample).
     pub fn images(&self, set: &ImageSet, count: usize, device: &Device) -> Tensor<2> {
+        self.images_as(self.config.input, set, count, device)
+    }
+
+    /// The same images presented as `input` says (a likelihood compares runs trained on
+    /// differently binarised digits only on the same test digits).
+    pub fn images_as(
+        &self,
+        input: InputMode,
+        set: &ImageSet,
+        count: usize,
+        device: &Device,
+    ) -> Tensor<2> {
         let indices: Vec<usize> = (0..count.min(set.len())).collect();
-        ImageBatcher::new(self.config.transform())
+        ImageBatcher::new(self.config.clone().with_input(input).transform())
             .batch_indices(set, &indices, device)
             .images
     }
@@ -121,6 +143,28 @@ pub struct EvaluateArgs {
     pub run: PathBuf,
     #[command(flatten)]
     pub ais: AisArgs,
+    /// How the test digits are binarised for the score (default: as the run was trained).
+    /// `dynamic` draws them stochastically, as the published scores do; a run scored another
+    /// way than it was trained writes `ais-test-<input>.json` beside its `ais.json`.
+    #[arg(long, value_enum)]
+    pub test_input: Option<InputMode>,
+}
+
+/// Where `evaluate` writes its result: `ais.json` for test digits presented as in training,
+/// `ais-test-<input>.json` otherwise.
+pub fn ais_file(trained_as: InputMode, tested_as: InputMode) -> String {
+    if trained_as == tested_as {
+        "ais.json".into()
+    } else {
+        format!("ais-test-{}.json", input_name(tested_as))
+    }
+}
+
+/// The input mode as the command line spells it.
+pub fn input_name(input: InputMode) -> String {
+    clap::ValueEnum::to_possible_value(&input)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }
 
 /// How the likelihood is estimated: AIS chains and temperatures, test images (the rbm and
@@ -149,10 +193,21 @@ pub fn evaluate(
     let trained = Trained::load(&args.run, device)?;
     let (config, rbm) = (&trained.config, &trained.state.rbm);
     let train = trained.set(Split::Train, data_dir)?;
-    let test_v = trained.images(
+    let tested_as = args.test_input.unwrap_or(config.input);
+    let test_v = trained.images_as(
+        tested_as,
         &trained.set(Split::Test, data_dir)?,
         args.ais.test_images,
         device,
+    );
+    println!(
+        "test digits: {} ({})",
+        input_name(tested_as),
+        if tested_as == config.input {
+            "as in training"
+        } else {
+            "not as in training"
+        }
     );
     let base = base_rate_bias(&config.pixel_means(&train), train.len());
     let mut results = Vec::new();
@@ -204,8 +259,8 @@ pub fn evaluate(
         );
     }
     data::run::write_json(
-        &args.run.join("ais.json"),
-        &json!({ "runs": results, "convergence": verdict }),
+        &args.run.join(ais_file(config.input, tested_as)),
+        &json!({ "runs": results, "convergence": verdict, "test_input": tested_as }),
     )
 }
 

@@ -2,6 +2,7 @@
 //! loads what it needs, writes its figures, and writes its section of the report with the
 //! numbers it measured. Their quick and full budgets are declared once, in [`Budget`].
 
+mod q1_protocol;
 mod q1_pseudo_likelihood;
 mod q2_sweeps;
 mod q3_gibbs_steps;

@@ -135,13 +135,20 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         first.metrics.pseudo_likelihood_exact,
         last.metrics.pseudo_likelihood_exact,
     ));
+    let mut protocol = serde_json::Value::Null;
     if let Some(note) = shipped_strong_note()? {
         md.push_str(&note);
+        if let Some(dir) = data::run::shipped("rbm", "strong") {
+            let (rows, missing) = super::q1_protocol::rows(&dir);
+            let (paragraph, numbers) = super::q1_protocol::paragraph(&rows, &missing);
+            md.push_str(&paragraph);
+            protocol = numbers;
+        }
     }
     ctx.ctx.write_section(
         "RBM-Q1",
         &md,
-        &json!({ "config": config, "epochs": records }),
+        &json!({ "config": config, "epochs": records, "protocol": protocol }),
     )
 }
 

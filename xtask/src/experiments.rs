@@ -150,14 +150,17 @@ pub fn shipped_line(reports: &Path) -> String {
         .join("; ")
 }
 
-/// One line naming the profile of every section: "quick" when one profile wrote them all.
-pub fn by_section_line(record: &std::collections::BTreeMap<String, String>) -> String {
+/// One line naming what `record` holds for each of `sections` (the profile, the machine):
+/// "quick" when one value holds for them all, else each value with its sections; a section
+/// without a record is "not recorded".
+pub fn by_section_line(
+    record: &std::collections::BTreeMap<String, String>,
+    sections: &[&str],
+) -> String {
     let mut by_value: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (id, value) in record {
-        by_value
-            .entry(value.as_str())
-            .or_default()
-            .push(id.as_str());
+    for id in sections {
+        let value = record.get(*id).map_or("not recorded", String::as_str);
+        by_value.entry(value).or_default().push(id);
     }
     match by_value.len() {
         0 => "none run yet".into(),
@@ -362,7 +365,11 @@ mod tests {
             "quick",
         )
         .unwrap();
-        assert_eq!(by_section_line(&all), "quick");
+        assert_eq!(by_section_line(&all, &["A-Q1", "B-Q1", "B-Q2"]), "quick");
+        assert_eq!(
+            by_section_line(&all, &["A-Q1", "C-Q1"]),
+            "not recorded for C-Q1; quick for A-Q1"
+        );
         assert_eq!(all.len(), 3, "B-Q1's experiment also wrote B-Q2: {all:?}");
         // An --only rerun in the full profile changes its own section's entry; a failed
         // experiment keeps the profile that last wrote its section.
@@ -374,7 +381,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            by_section_line(&mixed),
+            by_section_line(&mixed, &["A-Q1", "B-Q1", "B-Q2"]),
             "full for B-Q1, B-Q2; quick for A-Q1"
         );
     }

@@ -302,13 +302,22 @@ fn all(
         &outcomes,
         &machine::describe(),
     )?;
+    // The sections in this report that an experiment wrote (CLOSING is assembled here).
+    let sections: Vec<&str> = experiments::planned()
+        .iter()
+        .flat_map(|p| p.answers.iter().copied())
+        .filter(|id| answers.contains_key(*id))
+        .collect();
     let preamble = report::Preamble {
-        mode: experiments::by_section_line(&profiles),
+        mode: experiments::by_section_line(&profiles, &sections),
         backend: plan.reason.clone(),
         data: [
             data_lines,
             vec![
-                format!("Machine: {}", experiments::by_section_line(&machines)),
+                format!(
+                    "Machine: {}",
+                    experiments::by_section_line(&machines, &sections)
+                ),
                 timings,
                 format!(
                     "Shipped runs loaded instead of training: {}",

@@ -165,10 +165,23 @@ pub fn paragraph(rows: &[Row], missing: &[&Ablation]) -> (String, Value) {
             ));
         }
         md.push_str(
-            "\nA negative difference is what undoing that choice cost. Thresholded test digits \
-             are an easier test set than stochastically binarised ones (no isolated noisy \
-             pixels), so only rows on the same test digits compare.\n",
+            "\nA negative difference is what undoing that choice cost. Thresholded and \
+             stochastically binarised test digits are different test sets: only rows on the \
+             same test digits compare.",
         );
+        let same_digits = rows
+            .iter()
+            .filter(|r| r.run != "strong" && r.test_digits == strong.test_digits);
+        if let Some(worst) =
+            same_digits.min_by(|a, b| a.score.log_likelihood.total_cmp(&b.score.log_likelihood))
+        {
+            md.push_str(&format!(
+                " Of the choices measured here, undoing this one cost the most: {} ({:.2} nats).",
+                worst.change,
+                worst.score.log_likelihood - strong.score.log_likelihood
+            ));
+        }
+        md.push('\n');
     } else {
         md.push_str(
             "No run of the strong preset with one choice undone ships with this checkout yet.\n",
@@ -243,6 +256,10 @@ mod tests {
             md.contains(
                 "`rbm train --preset strong --name strong-no-weight-decay --set weight-decay=0`"
             ),
+            "{md}"
+        );
+        assert!(
+            md.contains("cost the most: strong-threshold change (-16.09 nats)."),
             "{md}"
         );
         assert_eq!(numbers["not_measured"], json!(["strong-no-weight-decay"]));

@@ -171,12 +171,15 @@ pub fn paragraph(rows: &[Row], missing: &[&Ablation]) -> (String, Value) {
         );
         let same_digits = rows
             .iter()
-            .filter(|r| r.run != "strong" && r.test_digits == strong.test_digits);
+            .filter(|r| r.run != "strong" && r.test_digits == strong.test_digits)
+            // An estimate AIS has not converged on says nothing about the cost.
+            .filter(|r| r.score.converged);
         if let Some(worst) =
             same_digits.min_by(|a, b| a.score.log_likelihood.total_cmp(&b.score.log_likelihood))
         {
             md.push_str(&format!(
-                " Of the choices measured here, undoing this one cost the most: {} ({:.2} nats).",
+                " Of the choices measured here (converged estimates only), undoing this one cost the \
+                 most: {} ({:.2} nats).",
                 worst.change,
                 worst.score.log_likelihood - strong.score.log_likelihood
             ));
@@ -231,7 +234,7 @@ mod tests {
     fn the_table_gives_each_ablation_against_strong_and_the_commands_for_the_missing_ones() {
         let rows = [
             row("strong", "dynamic", -85.16),
-            row("strong-cd-1", "dynamic", -95.5),
+            row("strong-cd-1", "dynamic", -105.5),
             row("strong-threshold", "dynamic", -101.25),
             row("strong-threshold", "threshold", -70.0),
         ];
@@ -242,7 +245,7 @@ mod tests {
         );
         assert!(
             md.contains(
-                "| strong-cd-1 | strong-cd-1 change | dynamic | -95.50 | -10.34 | 50.0 | no |"
+                "| strong-cd-1 | strong-cd-1 change | dynamic | -105.50 | -20.34 | 50.0 | no |"
             ),
             "{md}"
         );
@@ -260,7 +263,7 @@ mod tests {
         );
         assert!(
             md.contains("cost the most: strong-threshold change (-16.09 nats)."),
-            "{md}"
+            "the unconverged CD-1 row (-20.34) is not read: {md}"
         );
         assert_eq!(numbers["not_measured"], json!(["strong-no-weight-decay"]));
         let (none, _) = paragraph(&rows[..1], &[]);

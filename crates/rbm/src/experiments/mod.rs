@@ -147,6 +147,26 @@ impl<'a> Setup<'a> {
         self.train.clone().limited(config.train_limit)
     }
 
+    /// The shipped run of `config` with its records, if this checkout has one (None after
+    /// `--retrain`): what [`Self::train`] loads instead of training, and what an experiment
+    /// reads where it would not train a model (RBM-Q3's strong RBM).
+    fn shipped<Extra: serde::de::DeserializeOwned>(
+        &self,
+        config: &TrainConfig,
+    ) -> anyhow::Result<Option<(RbmState, Vec<Logged<Extra>>)>> {
+        let Some(dir) = data::run::shipped_with_config("rbm", config) else {
+            return Ok(None);
+        };
+        println!(
+            "RBM: loading the shipped run {} (same config)",
+            dir.display()
+        );
+        let trained = crate::tasks::Trained::load(&dir, self.device())?;
+        let records = data::run::read_records(&dir)
+            .with_context(|| format!("reading the epoch records of {}", dir.display()))?;
+        Ok(Some((trained.state, records)))
+    }
+
     /// Trains `config` as the shared run `<name>-<config hash>`, calling `after_epoch` after
     /// every epoch for extra figures (merged into the epoch's record). A run with the same
     /// name and config is loaded (or resumed) instead of retrained, and a shipped run with the
@@ -159,15 +179,8 @@ impl<'a> Setup<'a> {
         mut after_epoch: impl FnMut(&RbmState) -> anyhow::Result<Map<String, Value>>,
     ) -> anyhow::Result<(RbmState, Vec<Logged<Extra>>)> {
         let device = self.device();
-        if let Some(dir) = data::run::shipped_with_config("rbm", config) {
-            println!(
-                "RBM: loading the shipped run {} (same config)",
-                dir.display()
-            );
-            let trained = crate::tasks::Trained::load(&dir, device)?;
-            let records = data::run::read_records(&dir)
-                .with_context(|| format!("reading the epoch records of {}", dir.display()))?;
-            return Ok((trained.state, records));
+        if let Some(shipped) = self.shipped(config)? {
+            return Ok(shipped);
         }
         let train = self.train_subset(config);
         let mut hook = |state: &RbmState, _epoch: usize| after_epoch(state);

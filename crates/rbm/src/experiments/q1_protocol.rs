@@ -111,7 +111,7 @@ pub fn rows(strong_dir: &Path) -> (Vec<Row>, Vec<&'static Ablation>) {
             continue;
         };
         println!(
-            "RBM: loading the shipped run {} (same config)",
+            "RBM: reading the AIS scores of the shipped run {} (same config)",
             dir.display()
         );
         row(

@@ -109,20 +109,14 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     // The families are compared on their best models: the shipped strong RBM where this
     // checkout has it (loaded only if its config is the strong preset's), else the model above.
     let strong_config = crate::train::Preset::Strong.config();
-    if let Some(dir) = data::run::shipped_with_config("rbm", &strong_config) {
-        println!(
-            "RBM: loading the shipped run {} (same config)",
-            dir.display()
-        );
-        let strong = crate::tasks::Trained::load(&dir, device)?;
-        let records = data::run::read_records::<super::Logged<NoExtra>>(&dir)?;
+    if let Some((strong, records)) = ctx.shipped::<NoExtra>(&strong_config)? {
         let start = Tensor::<2>::random(
             [n, config.model.visible],
             Distribution::Bernoulli(0.5),
             device,
         );
         let started = std::time::Instant::now();
-        let probabilities = strong.state.rbm.gibbs_snapshots(start, &[last_step]);
+        let probabilities = strong.rbm.gibbs_snapshots(start, &[last_step]);
         let sampling_ms_1000 = started.elapsed().as_secs_f64() * 1e6 / n as f64;
         let record = family_record(
             ctx,

@@ -135,4 +135,32 @@ mod tests {
             .unwrap_err();
         assert!(format!("{err:#}").contains("model.hidden"), "{err:#}");
     }
+
+    #[test]
+    fn evaluate_scores_each_asked_binarisation_once_or_the_training_one() {
+        use crate::train::InputMode;
+        let evaluate = |flags: &[&str]| {
+            let cli =
+                Cli::try_parse_from(["rbm", "evaluate", "--run", "r"].iter().chain(flags)).unwrap();
+            let Command::Evaluate(args) = cli.command else {
+                panic!("not an evaluate command")
+            };
+            args
+        };
+        let args = evaluate(&["--test-input", "dynamic,threshold,dynamic"]);
+        assert_eq!(
+            args.test_inputs(InputMode::Grey),
+            [InputMode::Dynamic, InputMode::Threshold]
+        );
+        assert_eq!(
+            evaluate(&[]).test_inputs(InputMode::Threshold),
+            [InputMode::Threshold]
+        );
+        let Err(err) =
+            Cli::try_parse_from(["rbm", "evaluate", "--run", "r", "--test-input", "binary"])
+        else {
+            panic!("an unknown binarisation was accepted")
+        };
+        assert!(err.to_string().contains("dynamic"), "{err}");
+    }
 }

@@ -143,11 +143,29 @@ pub struct EvaluateArgs {
     pub run: PathBuf,
     #[command(flatten)]
     pub ais: AisArgs,
-    /// How the test digits are binarised for the score (default: as the run was trained).
-    /// `dynamic` draws them stochastically, as the published scores do; a run scored another
-    /// way than it was trained writes `ais-test-<input>.json` beside its `ais.json`.
-    #[arg(long, value_enum)]
-    pub test_input: Option<InputMode>,
+    /// How the test digits are binarised for the score (default: as the run was trained);
+    /// several, comma-separated, are scored against the same log Z. `dynamic` draws them
+    /// stochastically, as the published scores do; a run scored another way than it was
+    /// trained writes `ais-test-<input>.json` beside its `ais.json`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub test_input: Vec<InputMode>,
+}
+
+impl EvaluateArgs {
+    /// The binarisations to score, each once, in the order asked: the training one when none
+    /// was asked for.
+    pub fn test_inputs(&self, trained_as: InputMode) -> Vec<InputMode> {
+        let mut inputs: Vec<InputMode> = Vec::new();
+        for &input in &self.test_input {
+            if !inputs.contains(&input) {
+                inputs.push(input);
+            }
+        }
+        if inputs.is_empty() {
+            inputs.push(trained_as);
+        }
+        inputs
+    }
 }
 
 /// Where `evaluate` writes its result: `ais.json` for test digits presented as in training,
@@ -193,24 +211,29 @@ pub fn evaluate(
     let trained = Trained::load(&args.run, device)?;
     let (config, rbm) = (&trained.config, &trained.state.rbm);
     let train = trained.set(Split::Train, data_dir)?;
-    let tested_as = args.test_input.unwrap_or(config.input);
-    let test_v = trained.images_as(
-        tested_as,
-        &trained.set(Split::Test, data_dir)?,
-        args.ais.test_images,
-        device,
-    );
-    println!(
-        "test digits: {} ({})",
-        input_name(tested_as),
-        if tested_as == config.input {
-            "as in training"
-        } else {
-            "not as in training"
-        }
-    );
+    let test_set = trained.set(Split::Test, data_dir)?;
+    let tested: Vec<(InputMode, Tensor<2>)> = args
+        .test_inputs(config.input)
+        .into_iter()
+        .map(|input| {
+            let images = trained.images_as(input, &test_set, args.ais.test_images, device);
+            (input, images)
+        })
+        .collect();
+    for (input, _) in &tested {
+        println!(
+            "test digits: {} ({})",
+            input_name(*input),
+            if *input == config.input {
+                "as in training"
+            } else {
+                "not as in training"
+            }
+        );
+    }
     let base = base_rate_bias(&config.pixel_means(&train), train.len());
-    let mut results = Vec::new();
+    // One result list per test binarisation; every list holds the same log Z estimates.
+    let mut results = vec![Vec::new(); tested.len()];
     let mut estimates = Vec::new();
     for factor in [1, 4] {
         let ais = AisConfig::new()
@@ -219,9 +242,8 @@ pub fn evaluate(
             .with_seed(config.seed);
         let started = std::time::Instant::now();
         let estimate = estimate_log_z(rbm, &base, &ais, device);
-        let ll = mean_log_likelihood(rbm, test_v.clone(), estimate.log_z);
         println!(
-            "AIS {} chains x {} temperatures: log Z = {:.2} (+3se {:.2}, -3se {}), ESS {:.1}; test log-likelihood {:.2} nats ({:.0} s)",
+            "AIS {} chains x {} temperatures: log Z = {:.2} (+3se {:.2}, -3se {}), ESS {:.1} ({:.0} s)",
             args.ais.chains,
             args.ais.betas * factor,
             estimate.log_z,
@@ -230,20 +252,32 @@ pub fn evaluate(
                 .log_z_low
                 .map_or("-inf".into(), |l| format!("{l:.2}")),
             estimate.effective_sample_size,
-            ll,
             started.elapsed().as_secs_f64()
         );
-        results.push(json!({ "estimate": estimate, "test_log_likelihood": ll, "test_images": test_v.dims()[0] }));
+        for ((input, test_v), results) in tested.iter().zip(&mut results) {
+            let ll = mean_log_likelihood(rbm, test_v.clone(), estimate.log_z);
+            println!(
+                "  test log-likelihood ({}): {ll:.2} nats",
+                input_name(*input)
+            );
+            results.push(json!({ "estimate": estimate, "test_log_likelihood": ll, "test_images": test_v.dims()[0] }));
+        }
         estimates.push(estimate);
     }
     if rbm.hidden() <= 20 {
         let exact = crate::ais::exact_log_z(rbm, device);
-        let ll = mean_log_likelihood(rbm, test_v.clone(), exact);
         println!(
-            "exact (2^{} hidden states enumerated): log Z = {exact:.2}; test log-likelihood {ll:.2} nats",
+            "exact (2^{} hidden states enumerated): log Z = {exact:.2}",
             rbm.hidden()
         );
-        results.push(json!({ "exact_log_z": exact, "test_log_likelihood": ll }));
+        for ((input, test_v), results) in tested.iter().zip(&mut results) {
+            let ll = mean_log_likelihood(rbm, test_v.clone(), exact);
+            println!(
+                "  test log-likelihood ({}): {ll:.2} nats",
+                input_name(*input)
+            );
+            results.push(json!({ "exact_log_z": exact, "test_log_likelihood": ll }));
+        }
     }
     let verdict = crate::ais::convergence(&estimates[0], &estimates[1]);
     if verdict.converged {
@@ -258,10 +292,13 @@ pub fn evaluate(
             verdict.problems.join("; ")
         );
     }
-    data::run::write_json(
-        &args.run.join(ais_file(config.input, tested_as)),
-        &json!({ "runs": results, "convergence": verdict, "test_input": tested_as }),
-    )
+    for ((input, _), results) in tested.iter().zip(results) {
+        data::run::write_json(
+            &args.run.join(ais_file(config.input, *input)),
+            &json!({ "runs": results, "convergence": verdict, "test_input": input }),
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, clap::Args)]

@@ -367,3 +367,15 @@ fn all(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks (unique names, valid defaults); debug assertions are on for
+        // clap in release builds too, so this fails wherever a debug build would panic.
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

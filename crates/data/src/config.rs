@@ -18,6 +18,9 @@ use serde_json::Value;
 /// What every `train` command takes besides its preset: the config overrides, the data set
 /// and the run's options.
 #[derive(Clone, Debug, clap::Args)]
+// Every model crate flattens this into its own `TrainArgs`: without its own id, clap's
+// derived group names would clash and a debug build would panic on parsing.
+#[group(id = "common-train-args")]
 pub struct TrainArgs {
     #[command(flatten)]
     pub config: ConfigArgs,

@@ -182,3 +182,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks (unique names, valid defaults); debug assertions are on for
+        // clap in release builds too, so this fails wherever a debug build would panic.
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

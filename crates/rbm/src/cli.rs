@@ -98,6 +98,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks (unique names, valid defaults); debug assertions are on for
+        // clap in release builds too, so this fails wherever a debug build would panic.
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
     fn train_flags_override_the_preset_and_unknown_fields_are_refused() {
         let cli = Cli::try_parse_from([
             "rbm",

@@ -91,6 +91,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks (unique names, valid defaults); debug assertions are on for
+        // clap in release builds too, so this fails wherever a debug build would panic.
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
     use data::Binarise;
 
     #[test]

@@ -56,16 +56,23 @@ pub const ABLATIONS: [Ablation; 4] = [
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Score {
     pub log_likelihood: f64,
+    /// The shorter schedule's score: with the longer one, the spread a reader sees where
+    /// AIS has not converged.
+    pub shorter_schedule_log_likelihood: f64,
     pub effective_sample_size: f64,
+    pub chains: usize,
     pub converged: bool,
 }
 
 impl Score {
     fn from_ais(ais: &Value) -> Option<Self> {
-        let long = ais["runs"].as_array()?.last()?;
+        let runs = ais["runs"].as_array()?;
+        let (short, long) = (runs.first()?, runs.last()?);
         Some(Self {
             log_likelihood: long["test_log_likelihood"].as_f64()?,
+            shorter_schedule_log_likelihood: short["test_log_likelihood"].as_f64()?,
             effective_sample_size: long["estimate"]["effective_sample_size"].as_f64()?,
+            chains: long["estimate"]["chains"].as_u64()? as usize,
             converged: ais["convergence"]["converged"].as_bool()?,
         })
     }
@@ -142,7 +149,7 @@ pub fn paragraph(rows: &[Row], missing: &[&Ablation]) -> (String, Value) {
         md.push_str(
             "The strong preset with one of its choices undone (the same seed and 200 epochs), \
              scored by AIS like it:\n\n\
-             | run | change from the strong preset | test digits | AIS test log-likelihood | against strong | ESS | converged |\n\
+             | run | change from the strong preset | test digits | AIS test log-likelihood | against strong | ESS of chains | converged |\n\
              |---|---|---|---:|---:|---:|---|\n",
         );
         for r in rows {
@@ -154,14 +161,22 @@ pub fn paragraph(rows: &[Row], missing: &[&Ablation]) -> (String, Value) {
                     r.score.log_likelihood - strong.score.log_likelihood
                 )
             };
+            let converged = if r.score.converged {
+                "yes".to_string()
+            } else {
+                format!(
+                    "no (the 4x shorter schedule gave {:.2})",
+                    r.score.shorter_schedule_log_likelihood
+                )
+            };
             md.push_str(&format!(
-                "| {} | {} | {} | {:.2} | {against} | {:.1} | {} |\n",
+                "| {} | {} | {} | {:.2} | {against} | {:.1} of {} | {converged} |\n",
                 r.run,
                 r.change,
                 r.test_digits,
                 r.score.log_likelihood,
                 r.score.effective_sample_size,
-                if r.score.converged { "yes" } else { "no" },
+                r.score.chains,
             ));
         }
         md.push_str(
@@ -206,7 +221,8 @@ pub fn paragraph(rows: &[Row], missing: &[&Ablation]) -> (String, Value) {
             .collect();
         md.push_str(&commands.join("; "));
         md.push_str(
-            "; then `rbm evaluate --run runs/rbm/<name> --test-input dynamic` and `rbm ship`.\n",
+            "; then `rbm evaluate --run runs/rbm/<name> --test-input dynamic` (a threshold-trained \
+             run: `--test-input threshold,dynamic`) and `rbm ship`.\n",
         );
     }
     let names: Vec<&str> = missing.iter().map(|a| a.name).collect();
@@ -224,7 +240,9 @@ mod tests {
             test_digits: tested.into(),
             score: Score {
                 log_likelihood: ll,
+                shorter_schedule_log_likelihood: ll + 0.5,
                 effective_sample_size: 50.0,
+                chains: 100,
                 converged: run != "strong-cd-1",
             },
         }
@@ -240,12 +258,12 @@ mod tests {
         ];
         let (md, numbers) = paragraph(&rows, &[&ABLATIONS[2]]);
         assert!(
-            md.contains("| strong | strong change | dynamic | -85.16 | - | 50.0 | yes |"),
+            md.contains("| strong | strong change | dynamic | -85.16 | - | 50.0 of 100 | yes |"),
             "{md}"
         );
         assert!(
             md.contains(
-                "| strong-cd-1 | strong-cd-1 change | dynamic | -105.50 | -20.34 | 50.0 | no |"
+                "| strong-cd-1 | strong-cd-1 change | dynamic | -105.50 | -20.34 | 50.0 of 100 | no (the 4x shorter schedule gave -105.00) |"
             ),
             "{md}"
         );
@@ -294,14 +312,16 @@ mod tests {
     #[test]
     fn a_score_is_read_from_the_longer_ais_schedule() {
         let ais = json!({ "runs": [
-            { "estimate": { "effective_sample_size": 40.0 }, "test_log_likelihood": -85.14 },
-            { "estimate": { "effective_sample_size": 76.7 }, "test_log_likelihood": -85.16 } ],
+            { "estimate": { "effective_sample_size": 40.0, "chains": 100 }, "test_log_likelihood": -85.14 },
+            { "estimate": { "effective_sample_size": 76.7, "chains": 100 }, "test_log_likelihood": -85.16 } ],
             "convergence": { "converged": true } });
         assert_eq!(
             Score::from_ais(&ais),
             Some(Score {
                 log_likelihood: -85.16,
+                shorter_schedule_log_likelihood: -85.14,
                 effective_sample_size: 76.7,
+                chains: 100,
                 converged: true
             })
         );

@@ -184,19 +184,24 @@ pub fn paragraph(rows: &[Row], missing: &[&Ablation]) -> (String, Value) {
              stochastically binarised test digits are different test sets: only rows on the \
              same test digits compare.",
         );
-        let same_digits = rows
+        let mut same_digits: Vec<&Row> = rows
             .iter()
             .filter(|r| r.run != "strong" && r.test_digits == strong.test_digits)
             // An estimate AIS has not converged on says nothing about the cost.
-            .filter(|r| r.score.converged);
-        if let Some(worst) =
-            same_digits.min_by(|a, b| a.score.log_likelihood.total_cmp(&b.score.log_likelihood))
-        {
+            .filter(|r| r.score.converged)
+            .collect();
+        same_digits.sort_by(|a, b| a.score.log_likelihood.total_cmp(&b.score.log_likelihood));
+        if !same_digits.is_empty() {
+            let ranked: Vec<String> = same_digits
+                .iter()
+                .map(|r| {
+                    let cost = r.score.log_likelihood - strong.score.log_likelihood;
+                    format!("{} ({cost:.2} nats)", r.change)
+                })
+                .collect();
             md.push_str(&format!(
-                " Of the choices measured here (converged estimates only), undoing this one cost the \
-                 most: {} ({:.2} nats).",
-                worst.change,
-                worst.score.log_likelihood - strong.score.log_likelihood
+                " The choices measured here, costliest undone first (converged estimates only): {}.",
+                ranked.join("; ")
             ));
         }
         md.push('\n');
@@ -255,6 +260,7 @@ mod tests {
             row("strong-cd-1", "dynamic", -105.5),
             row("strong-threshold", "dynamic", -101.25),
             row("strong-threshold", "threshold", -70.0),
+            row("strong-constant-lr", "dynamic", -85.3),
         ];
         let (md, numbers) = paragraph(&rows, &[&ABLATIONS[2]]);
         assert!(
@@ -280,7 +286,10 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("cost the most: strong-threshold change (-16.09 nats)."),
+            md.contains(
+                "costliest undone first (converged estimates only): strong-threshold change \
+                 (-16.09 nats); strong-constant-lr change (-0.14 nats)."
+            ),
             "the unconverged CD-1 row (-20.34) is not read: {md}"
         );
         assert_eq!(numbers["not_measured"], json!(["strong-no-weight-decay"]));

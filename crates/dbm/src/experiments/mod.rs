@@ -5,6 +5,7 @@
 //! (hours on a CPU).
 
 mod q1_filters;
+mod q2_published;
 mod q2_samples;
 
 use burn::tensor::{Distribution, Tensor};
@@ -90,6 +91,8 @@ pub struct TrainedDbm {
     /// `[persistent_chains, hidden_1]`.
     pub chains: Tensor<2>,
     pub records: Vec<EpochRecord>,
+    /// The shipped run it was loaded from (none when trained here).
+    pub shipped: Option<std::path::PathBuf>,
 }
 
 /// The RBM the DBM is compared with: its first layer's size, trained as the DBM's bottom
@@ -133,6 +136,7 @@ impl<'a> Setup<'a> {
                 dbm: trained.dbm,
                 chains: trained.chains,
                 records: data::run::read_records(&dir)?,
+                shipped: Some(dir),
             });
         }
         let train = self.train.clone().limited(config.train_limit);
@@ -153,6 +157,7 @@ impl<'a> Setup<'a> {
             dbm: state.joint.dbm,
             chains: state.joint.chains.val(),
             records,
+            shipped: None,
         })
     }
 

@@ -145,7 +145,8 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
          {rbm_ll:.2} nats; the DBM's figure is a lower bound on its log-likelihood only for \
          the exact log Z: AIS tends to underestimate log Z, which makes both figures \
          optimistic, and the test digits here are thresholded, not the stochastically \
-         binarised ones published likelihoods use, so neither compares with those).{} The \
+         binarised ones published likelihoods use, so neither compares with those: the last \
+         paragraph does).{} The \
          second layer is what can make the difference: in an RBM every pixel \
          dependency has to go through one layer of independent hidden units, while a DBM's top \
          layer models the correlations between first-layer features — which strokes go \
@@ -158,6 +159,14 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
         if dbm_ll > rbm_ll { "higher" } else { "lower" },
         unconverged(&[("DBM", &dbm_log_z), ("RBM", &rbm_log_z)]),
     ));
+
+    let evaluation = trained
+        .shipped
+        .as_deref()
+        .and_then(super::q2_published::Evaluation::read);
+    let (published, published_numbers) =
+        super::q2_published::paragraph(evaluation.as_ref(), dbm.sizes());
+    md.push_str(&published);
 
     let (path, samples_figure) = setup.ctx.figure("family-dbm.png");
     save_png(&digit_grid(&first(&dbm_samples), SHOWN, None), &path)?;
@@ -179,6 +188,7 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
             "dbm_config": trained.config, "rbm_config": rbm.config,
             "dbm": { "test_log_likelihood_bound": dbm_ll, "ais": dbm_log_z, "scores": dbm_scores },
             "rbm": { "test_log_likelihood": rbm_ll, "ais": rbm_log_z, "scores": rbm_scores },
+            "against_published": published_numbers,
         }),
     )
 }

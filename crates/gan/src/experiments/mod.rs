@@ -8,6 +8,7 @@ mod q2_strong_discriminator;
 mod q3_stability;
 mod q4_latent_space;
 pub mod q5_backbones;
+mod q5_reading;
 mod q6_families;
 
 use anyhow::Context as _;
@@ -56,6 +57,9 @@ pub struct Budget {
     /// GAN-Q5: epochs of the course CNN, the convolutional reference model (read at
     /// `backbone_epochs.0` beside the others, and at its end against the aim).
     pub course_cnn_epochs: usize,
+    /// GAN-Q5: epochs of the DCGAN read against the aim, as long as the course CNN (its run
+    /// compared at equal epochs, which VAE-Q4 matches, stops at `backbone_epochs.0`).
+    pub dcgan_reference_epochs: usize,
     pub backbone_train_limit: usize,
     /// Samples scored for the cross-family comparison.
     pub family_samples: usize,
@@ -73,6 +77,7 @@ impl Budget {
                 stability_epochs: 0,
                 backbone_epochs: (2, 12),
                 course_cnn_epochs: 2,
+                dcgan_reference_epochs: 2,
                 backbone_train_limit: 2_560,
                 family_samples: 1000,
             }
@@ -86,6 +91,7 @@ impl Budget {
                 stability_epochs: 30,
                 backbone_epochs: (30, 100),
                 course_cnn_epochs: 100,
+                dcgan_reference_epochs: 30,
                 backbone_train_limit: 0,
                 family_samples: 10_000,
             }

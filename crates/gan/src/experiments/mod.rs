@@ -91,7 +91,7 @@ impl Budget {
                 stability_epochs: 30,
                 backbone_epochs: (30, 100),
                 course_cnn_epochs: 100,
-                dcgan_reference_epochs: 30,
+                dcgan_reference_epochs: 100,
                 backbone_train_limit: 0,
                 family_samples: 10_000,
             }

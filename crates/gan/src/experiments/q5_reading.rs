@@ -179,6 +179,18 @@ pub fn why_the_dcgan_trails(cnn: &[Progress], dcgan: &[Progress], epochs: usize)
             }
             md.push(')');
         }
+        if let Some(earlier) = at(dcgan, last.epoch - last.epoch / 3) {
+            md.push_str(&format!(
+                ", from {:.1} at epoch {}: {}",
+                earlier.fid,
+                earlier.epoch,
+                if earlier.fid > 1.1 * last.fid {
+                    "still falling"
+                } else {
+                    "levelling off, so more epochs alone would not close the gap"
+                }
+            ));
+        }
         md.push('.');
     }
     md.push('\n');
@@ -319,10 +331,14 @@ mod tests {
         assert!(why_the_dcgan_trails(&cnn, &slow, 12).is_empty());
         // Trained on past the compared epochs: where it ended, against the course CNN.
         let cnn_long = [cnn.as_slice(), &[epoch(100, 8.7, 0.85, 0.93)]].concat();
-        let long = [slow.as_slice(), &[epoch(100, 21.0, 0.84, 0.9)]].concat();
+        let long = [
+            slow.as_slice(),
+            &[epoch(67, 22.0, 0.84, 0.9), epoch(100, 21.0, 0.84, 0.9)],
+        ]
+        .concat();
         let md = why_the_dcgan_trails(&cnn_long, &long, 30);
         assert!(
-            md.contains("Trained on to epoch 100, it reached FID 21.0 (the course CNN's at that epoch: 8.7; the course CNN was there after 20 epochs)."),
+            md.contains("Trained on to epoch 100, it reached FID 21.0 (the course CNN's at that epoch: 8.7; the course CNN was there after 20 epochs), from 22.0 at epoch 67: levelling off, so more epochs alone would not close the gap."),
             "{md}"
         );
         assert!(!md.contains("where it would end"), "{md}");

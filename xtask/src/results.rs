@@ -26,6 +26,7 @@ const UNITS: &[(&[&str], &str)] = &[
             "*elbo*",
             "*_bound",
             "bound",
+            "against_published/published",
             "log_px",
             "bce",
             "kl",

@@ -142,27 +142,25 @@ pub fn why_the_dcgan_trails(cnn: &[Progress], dcgan: &[Progress], epochs: usize)
     });
     let trained_on = dcgan.last().filter(|last| last.epoch > epochs).copied();
     if let Some(earlier) = at(dcgan, epochs - epochs / 3).filter(|e| e.epoch < epochs) {
-        let falling = earlier.fid > 1.1 * d.fid;
         md.push_str(&format!(
-            " Its FID went from {:.1} at epoch {} to {:.1} at epoch {epochs}: {}.",
+            " Its FID went from {:.1} at epoch {} to {:.1} at epoch {epochs}: {}",
             earlier.fid,
             earlier.epoch,
             d.fid,
-            match (falling, trained_on) {
-                (true, Some(_)) => {
-                    "still falling, so it learns more slowly rather than failing; which of its \
-                     differences from the course CNN slows it was not measured"
-                }
-                (true, None) => {
-                    "still falling, so it learns more slowly rather than failing; which of its \
-                     differences from the course CNN slows it, and where it would end trained \
-                     as long, was not measured"
-                }
-                (false, _) => {
-                    "levelling off, so more epochs alone would not close the gap"
-                }
-            }
+            trend(earlier, d),
         ));
+        if still_falling(earlier, d) {
+            md.push_str(&format!(
+                ", so it learns more slowly rather than failing; which of its differences from \
+                 the course CNN slows it{} was not measured",
+                if trained_on.is_none() {
+                    ", and where it would end trained as long,"
+                } else {
+                    ""
+                }
+            ));
+        }
+        md.push('.');
     }
     if let Some(last) = trained_on {
         md.push_str(&format!(
@@ -184,17 +182,27 @@ pub fn why_the_dcgan_trails(cnn: &[Progress], dcgan: &[Progress], epochs: usize)
                 ", from {:.1} at epoch {}: {}",
                 earlier.fid,
                 earlier.epoch,
-                if earlier.fid > 1.1 * last.fid {
-                    "still falling"
-                } else {
-                    "levelling off, so more epochs alone would not close the gap"
-                }
+                trend(earlier, last)
             ));
         }
         md.push('.');
     }
     md.push('\n');
     md
+}
+
+/// Whether FID fell by more than 10% from `earlier` to `later` (a third of the epochs apart).
+fn still_falling(earlier: Progress, later: Progress) -> bool {
+    earlier.fid > 1.1 * later.fid
+}
+
+/// The trend from `earlier` to `later`, in words.
+fn trend(earlier: Progress, later: Progress) -> &'static str {
+    if still_falling(earlier, later) {
+        "still falling"
+    } else {
+        "levelling off, so more epochs alone would not close the gap"
+    }
 }
 
 /// The backbone as the report names it.

@@ -13,9 +13,30 @@
 use burn::tensor::activation::softplus;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use data::sampling::sigmoid_bernoulli;
-use rbm::ais::{AisConfig, Annealable, LogZEstimate, anneal, binary_states, log_sum_exp};
+use rbm::ais::{
+    AisConfig, Annealable, Convergence, LogZEstimate, anneal, binary_states, log_sum_exp,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::model::Dbm;
+
+/// What `dbm evaluate` writes to `ais.json`: the test bounds with the longer schedule's
+/// `log Z`, both estimates and the convergence verdict (DBM-Q2 reads it back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AisEvaluation {
+    /// Mean bound over test digits binarised as the model was trained.
+    pub test_log_likelihood_bound: f64,
+    /// The same over test digits binarised by sampling each pixel once: published DBM
+    /// likelihoods are measured this way, and such digits are less likely than thresholded
+    /// ones, so this is the comparable figure.
+    pub test_log_likelihood_bound_stochastic_binarisation: f64,
+    pub test_images: usize,
+    /// The estimate the bounds use (the longer schedule).
+    pub log_z: LogZEstimate,
+    /// The same with a schedule four times shorter.
+    pub log_z_short: LogZEstimate,
+    pub convergence: Convergence,
+}
 
 /// Annealing from the base-rate model with visible biases `base` to `dbm`.
 pub struct DbmAnnealing<'a> {
@@ -41,18 +62,35 @@ impl<'a> DbmAnnealing<'a> {
         }
     }
 
-    /// The visible pre-activations at `β`.
-    fn visible_input(&self, h1: Tensor<2>, beta: f64) -> Tensor<2> {
-        self.dbm.visible_input(h1) * beta + self.base.clone().unsqueeze() * (1.0 - beta)
+    /// The visible pre-activations at `β`, from the DBM's `h¹ W¹ + b`.
+    fn visible_input(&self, visible: Tensor<2>, beta: f64) -> Tensor<2> {
+        visible * beta + self.base.clone().unsqueeze() * (1.0 - beta)
     }
 
-    /// `log p*_β(h¹)`, `[chains]`.
-    fn log_unnormalised(&self, h1: &Tensor<2>, beta: f64) -> Tensor<1> {
-        let dbm = self.dbm;
-        let own = (h1.clone() * dbm.hidden_1_bias.val().unsqueeze()).sum_dim(1) * beta;
-        let visible = softplus(self.visible_input(h1.clone(), beta), 1.0).sum_dim(1);
-        let top = softplus(dbm.hidden_2_input(h1.clone()) * beta, 1.0).sum_dim(1);
-        (own + visible + top).squeeze_dim(1)
+    /// `log p*_β(h¹)`, `[chains]`, from the first layer's own term `c¹·h¹` and the DBM's
+    /// inputs to the layers beside it (computed once per step, used at two temperatures).
+    fn log_unnormalised(&self, inputs: &LayerInputs, beta: f64) -> Tensor<1> {
+        let visible = softplus(self.visible_input(inputs.visible.clone(), beta), 1.0).sum_dim(1);
+        let top = softplus(inputs.hidden_2.clone() * beta, 1.0).sum_dim(1);
+        (inputs.own.clone() * beta + visible + top).squeeze_dim(1)
+    }
+}
+
+/// What one annealing step needs of the chains' `h¹`: `c¹·h¹` `[chains, 1]`, `h¹ W¹ + b`
+/// and `h¹ W²ᵀ + c²`.
+struct LayerInputs {
+    own: Tensor<2>,
+    visible: Tensor<2>,
+    hidden_2: Tensor<2>,
+}
+
+impl LayerInputs {
+    fn new(dbm: &Dbm, h1: Tensor<2>) -> Self {
+        Self {
+            own: (h1.clone() * dbm.hidden_1_bias.val().unsqueeze()).sum_dim(1),
+            visible: dbm.visible_input(h1.clone()),
+            hidden_2: dbm.hidden_2_input(h1),
+        }
     }
 }
 
@@ -85,12 +123,13 @@ impl Annealable for DbmAnnealing<'_> {
         previous: f64,
         beta: f64,
     ) -> (Tensor<1>, Tensor<1>, Tensor<2>) {
-        let dbm = self.dbm;
-        let at_beta = self.log_unnormalised(&h1, beta);
-        let at_previous = self.log_unnormalised(&h1, previous);
-        let (_, v) = sigmoid_bernoulli(self.visible_input(h1.clone(), beta));
-        let (_, h2) = sigmoid_bernoulli(dbm.hidden_2_input(h1) * beta);
-        let (_, next) = sigmoid_bernoulli(dbm.hidden_1_input(v, h2) * beta);
+        // The two matrix products of h¹ serve both weights and the Gibbs sweep.
+        let inputs = LayerInputs::new(self.dbm, h1);
+        let at_beta = self.log_unnormalised(&inputs, beta);
+        let at_previous = self.log_unnormalised(&inputs, previous);
+        let (_, v) = sigmoid_bernoulli(self.visible_input(inputs.visible, beta));
+        let (_, h2) = sigmoid_bernoulli(inputs.hidden_2 * beta);
+        let (_, next) = sigmoid_bernoulli(self.dbm.hidden_1_input(v, h2) * beta);
         (at_beta, at_previous, next)
     }
 }

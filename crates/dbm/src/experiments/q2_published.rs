@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::ais::AisEvaluation;
+
 /// The test log-likelihood Salakhutdinov & Hinton (2009) report for their two-layer
 /// 784-500-1000 DBM on MNIST (AIS `log Z`, variational lower bound per test digit).
 pub const PUBLISHED_DBM: f64 = -84.62;
@@ -18,40 +20,36 @@ pub struct Evaluation {
     /// The same bound with the 4x shorter schedule's `log Z` (the bound is the mean
     /// free-energy term minus `log Z`, so only `log Z` differs between the two).
     pub shorter_schedule_bound: f64,
-    pub chains: u64,
-    pub betas: u64,
-    pub short_betas: u64,
+    pub chains: usize,
+    pub betas: usize,
+    pub short_betas: usize,
     pub effective_sample_size: f64,
-    pub test_images: u64,
+    pub test_images: usize,
     pub converged: bool,
     pub problems: Vec<String>,
 }
 
 impl Evaluation {
-    pub fn from_ais(ais: &Value) -> Option<Self> {
-        let (long, short) = (&ais["log_z"], &ais["log_z_short"]);
-        let bound = ais["test_log_likelihood_bound_stochastic_binarisation"].as_f64()?;
-        let shift = long["log_z"].as_f64()? - short["log_z"].as_f64()?;
-        Some(Self {
+    pub fn from_ais(ais: &AisEvaluation) -> Self {
+        let (long, short) = (&ais.log_z, &ais.log_z_short);
+        let bound = ais.test_log_likelihood_bound_stochastic_binarisation;
+        Self {
             bound,
-            shorter_schedule_bound: bound + shift,
-            chains: long["chains"].as_u64()?,
-            betas: long["betas"].as_u64()?,
-            short_betas: short["betas"].as_u64()?,
-            effective_sample_size: long["effective_sample_size"].as_f64()?,
-            test_images: ais["test_images"].as_u64()?,
-            converged: ais["convergence"]["converged"].as_bool()?,
-            problems: ais["convergence"]["problems"]
-                .as_array()?
-                .iter()
-                .filter_map(|p| p.as_str().map(String::from))
-                .collect(),
-        })
+            shorter_schedule_bound: bound + (long.log_z - short.log_z),
+            chains: long.chains,
+            betas: long.betas,
+            short_betas: short.betas,
+            effective_sample_size: long.effective_sample_size,
+            test_images: ais.test_images,
+            converged: ais.convergence.converged,
+            problems: ais.convergence.problems.clone(),
+        }
     }
 
     /// The `ais.json` of a shipped run, if it has one.
     pub fn read(dir: &Path) -> Option<Self> {
-        Self::from_ais(&data::run::read_json::<Value>(&dir.join("ais.json")).ok()?)
+        let ais = data::run::read_json::<AisEvaluation>(&dir.join("ais.json")).ok()?;
+        Some(Self::from_ais(&ais))
     }
 }
 
@@ -108,22 +106,42 @@ pub fn paragraph(evaluation: Option<&Evaluation>, sizes: [usize; 3]) -> (String,
 
 #[cfg(test)]
 mod tests {
+    use rbm::ais::{Convergence, LogZEstimate};
+
     use super::*;
 
-    fn ais(converged: bool) -> Value {
-        json!({
-            "convergence": { "converged": converged, "problems":
-                if converged { json!([]) } else { json!(["log Z moved by 1.91 nats"]) } },
-            "log_z": { "betas": 80000, "chains": 100, "effective_sample_size": 9.9, "log_z": 302.0 },
-            "log_z_short": { "betas": 20000, "chains": 100, "log_z": 300.5 },
-            "test_images": 10000,
-            "test_log_likelihood_bound_stochastic_binarisation": -84.87,
-        })
+    fn ais(converged: bool) -> AisEvaluation {
+        let estimate = |betas, log_z| LogZEstimate {
+            log_z,
+            log_z_low: None,
+            log_z_high: log_z + 0.5,
+            log_z_base: 1191.5,
+            effective_sample_size: 9.9,
+            chains: 100,
+            betas,
+        };
+        AisEvaluation {
+            test_log_likelihood_bound: -69.0,
+            test_log_likelihood_bound_stochastic_binarisation: -84.87,
+            test_images: 10000,
+            log_z: estimate(80000, 302.0),
+            log_z_short: estimate(20000, 300.5),
+            convergence: Convergence {
+                log_z_shift: 1.5,
+                ess_fraction: 0.099,
+                converged,
+                problems: if converged {
+                    vec![]
+                } else {
+                    vec!["log Z moved by 1.91 nats".into()]
+                },
+            },
+        }
     }
 
     #[test]
     fn the_bound_is_read_with_the_shorter_schedule_s_and_set_against_the_published_one() {
-        let e = Evaluation::from_ais(&ais(false)).unwrap();
+        let e = Evaluation::from_ais(&ais(false));
         // 1.5 nats less log Z make the shorter schedule's bound 1.5 nats higher.
         assert!((e.shorter_schedule_bound - -83.37).abs() < 1e-9, "{e:?}");
         let (md, numbers) = paragraph(Some(&e), [784, 512, 1024]);
@@ -142,7 +160,7 @@ mod tests {
         );
         assert_eq!(numbers["converged"], json!(false));
 
-        let e = Evaluation::from_ais(&ais(true)).unwrap();
+        let e = Evaluation::from_ais(&ais(true));
         let (md, _) = paragraph(Some(&e), [784, 512, 1024]);
         assert!(md.contains("passes the project's convergence rule"), "{md}");
         assert!(!md.contains("not a result"), "{md}");
@@ -153,6 +171,19 @@ mod tests {
         let (md, numbers) = paragraph(None, [784, 512, 1024]);
         assert!(md.contains("`dbm evaluate --run <run>`"), "{md}");
         assert_eq!(numbers, Value::Null);
-        assert_eq!(Evaluation::from_ais(&json!({})), None);
+    }
+
+    #[test]
+    fn what_dbm_evaluate_writes_is_what_the_paragraph_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Evaluation::read(dir.path()), None, "no ais.json");
+        data::run::write_json(&dir.path().join("ais.json"), &ais(true)).unwrap();
+        assert_eq!(
+            Evaluation::read(dir.path()),
+            Some(Evaluation::from_ais(&ais(true)))
+        );
+        // A file of another shape is no evaluation, not a paragraph of wrong numbers.
+        data::run::write_json(&dir.path().join("ais.json"), &json!({ "log_z": 1.0 })).unwrap();
+        assert_eq!(Evaluation::read(dir.path()), None);
     }
 }

@@ -233,11 +233,18 @@ pub fn anneal<M: Annealable>(model: &M, config: &AisConfig, device: &Device) -> 
     let betas = schedule(config.betas);
     let mut state = model.base_samples(config.chains);
     let mut log_w = Tensor::<1>::zeros([config.chains], device);
+    // A converging schedule over a large model runs for an hour or more on a CPU.
+    let mut progress = data::progress::Progress::new(
+        format!("AIS, {} chains", config.chains),
+        betas.len().saturating_sub(1) as u64,
+    );
     for pair in betas.windows(2) {
         let (at_beta, at_previous, next) = model.anneal_step(state, pair[0], pair[1]);
         log_w = log_w + at_beta - at_previous;
         state = next;
+        progress.inc(1);
     }
+    progress.finish();
     let log_w: Vec<f64> = log_w
         .into_data()
         .try_to_vec::<f32>()

@@ -66,14 +66,6 @@ impl<'a> DbmAnnealing<'a> {
     fn visible_input(&self, visible: Tensor<2>, beta: f64) -> Tensor<2> {
         visible * beta + self.base.clone().unsqueeze() * (1.0 - beta)
     }
-
-    /// `log p*_β(h¹)`, `[chains]`, from the first layer's own term `c¹·h¹` and the DBM's
-    /// inputs to the layers beside it (computed once per step, used at two temperatures).
-    fn log_unnormalised(&self, inputs: &LayerInputs, beta: f64) -> Tensor<1> {
-        let visible = softplus(self.visible_input(inputs.visible.clone(), beta), 1.0).sum_dim(1);
-        let top = softplus(inputs.hidden_2.clone() * beta, 1.0).sum_dim(1);
-        (inputs.own.clone() * beta + visible + top).squeeze_dim(1)
-    }
 }
 
 /// What one annealing step needs of the chains' `h¹`: `c¹·h¹` `[chains, 1]`, `h¹ W¹ + b`
@@ -92,14 +84,19 @@ impl LayerInputs {
             hidden_2: dbm.hidden_2_input(h1),
         }
     }
+
+    /// `log p*_β(h¹)`, `[chains]`, given the visible pre-activations at `β`.
+    fn log_unnormalised(&self, visible_input: Tensor<2>, beta: f64) -> Tensor<1> {
+        let visible = softplus(visible_input, 1.0).sum_dim(1);
+        let top = softplus(self.hidden_2.clone() * beta, 1.0).sum_dim(1);
+        (self.own.clone() * beta + visible + top).squeeze_dim(1)
+    }
 }
 
 /// `log p*(h¹)` of the DBM itself (β = 1), `[states]`.
 fn log_unnormalised_hidden_1(dbm: &Dbm, h1: &Tensor<2>) -> Tensor<1> {
-    let own = (h1.clone() * dbm.hidden_1_bias.val().unsqueeze()).sum_dim(1);
-    let visible = softplus(dbm.visible_input(h1.clone()), 1.0).sum_dim(1);
-    let top = softplus(dbm.hidden_2_input(h1.clone()), 1.0).sum_dim(1);
-    (own + visible + top).squeeze_dim(1)
+    let inputs = LayerInputs::new(dbm, h1.clone());
+    inputs.log_unnormalised(inputs.visible.clone(), 1.0)
 }
 
 impl Annealable for DbmAnnealing<'_> {
@@ -123,11 +120,16 @@ impl Annealable for DbmAnnealing<'_> {
         previous: f64,
         beta: f64,
     ) -> (Tensor<1>, Tensor<1>, Tensor<2>) {
-        // The two matrix products of h¹ serve both weights and the Gibbs sweep.
+        // The two matrix products of h¹ serve both weights and the Gibbs sweep, and the
+        // visible input at β both the weight at β and the sweep.
         let inputs = LayerInputs::new(self.dbm, h1);
-        let at_beta = self.log_unnormalised(&inputs, beta);
-        let at_previous = self.log_unnormalised(&inputs, previous);
-        let (_, v) = sigmoid_bernoulli(self.visible_input(inputs.visible, beta));
+        let visible_at_beta = self.visible_input(inputs.visible.clone(), beta);
+        let at_beta = inputs.log_unnormalised(visible_at_beta.clone(), beta);
+        let at_previous = inputs.log_unnormalised(
+            self.visible_input(inputs.visible.clone(), previous),
+            previous,
+        );
+        let (_, v) = sigmoid_bernoulli(visible_at_beta);
         let (_, h2) = sigmoid_bernoulli(inputs.hidden_2 * beta);
         let (_, next) = sigmoid_bernoulli(self.dbm.hidden_1_input(v, h2) * beta);
         (at_beta, at_previous, next)

@@ -61,6 +61,10 @@ pub struct GanConfig {
     /// the same bounds as PyTorch's default).
     #[config(default = false)]
     pub dcgan_init: bool,
+    /// The discriminator's network when it is not `backbone`'s: GAN-Q5 swaps one player
+    /// between the course CNN and the DCGAN to find which of the two slows the DCGAN.
+    /// Default (none): `backbone`'s discriminator.
+    pub discriminator_backbone: Option<Backbone>,
 }
 
 impl GanConfig {
@@ -155,8 +159,13 @@ impl GanConfig {
         }
     }
 
+    /// The discriminator's network: `discriminator_backbone`, else `backbone`.
+    pub fn discriminator(&self) -> Backbone {
+        self.discriminator_backbone.unwrap_or(self.backbone)
+    }
+
     pub fn init_discriminator(&self, device: &Device) -> Discriminator {
-        match self.backbone {
+        match self.discriminator() {
             Backbone::Mlp => Discriminator::Mlp(MlpDiscriminator {
                 layers: vec![
                     self.linear(PIXELS, 1024, device),

@@ -8,6 +8,7 @@ mod q2_strong_discriminator;
 mod q3_stability;
 mod q4_latent_space;
 pub mod q5_backbones;
+mod q5_players;
 mod q5_reading;
 mod q6_families;
 
@@ -61,6 +62,9 @@ pub struct Budget {
     /// compared at equal epochs, which VAE-Q4 matches, stops at `backbone_epochs.0`).
     pub dcgan_reference_epochs: usize,
     pub backbone_train_limit: usize,
+    /// GAN-Q5: epochs of the runs that swap one player between the course CNN and the DCGAN,
+    /// read beside both at that epoch (at most `backbone_epochs.0`).
+    pub swap_epochs: usize,
     /// Samples scored for the cross-family comparison.
     pub family_samples: usize,
 }
@@ -79,6 +83,7 @@ impl Budget {
                 course_cnn_epochs: 2,
                 dcgan_reference_epochs: 2,
                 backbone_train_limit: 2_560,
+                swap_epochs: 2,
                 family_samples: 1000,
             }
         } else {
@@ -93,6 +98,7 @@ impl Budget {
                 course_cnn_epochs: 100,
                 dcgan_reference_epochs: 100,
                 backbone_train_limit: 0,
+                swap_epochs: 10,
                 family_samples: 10_000,
             }
         }

@@ -11,6 +11,7 @@ use crate::model::Backbone;
 use crate::sampling::unit_values;
 use crate::train::TrainConfig;
 
+use super::q5_players::swap_the_players;
 use super::q5_reading::{against_the_aims, label, progress, why_the_dcgan_trails};
 
 pub static EXPERIMENT: Question = Question {
@@ -161,6 +162,12 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         &progress(&last_run(Backbone::Dcgan, &runs[2].2).records)?,
         epochs,
     ));
+    let (players, swapped) = swap_the_players(
+        ctx,
+        &runs[1].2.records,
+        &last_run(Backbone::Dcgan, &runs[2].2).records,
+    )?;
+    md.push_str(&players);
     let labels = ["MLP", "course CNN", "DCGAN"]
         .iter()
         .flat_map(|l| std::iter::repeat_n(l.to_string(), 32))
@@ -179,6 +186,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     ctx.ctx.write_section(
         "GAN-Q5",
         &md,
-        &json!({ "backbones": numbers, "equal_wall_time": equal_time }),
+        &json!({ "backbones": numbers, "equal_wall_time": equal_time,
+            "swapped_players": swapped }),
     )
 }

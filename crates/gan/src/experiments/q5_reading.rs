@@ -65,11 +65,11 @@ pub fn against_the_aims(
 /// One scored epoch of a run, as the DCGAN paragraph reads it.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
-    epoch: usize,
-    fid: f64,
-    recall: f64,
+    pub epoch: usize,
+    pub fid: f64,
+    pub recall: f64,
     /// The discriminator's mean accuracy on real and fake images over the epoch.
-    d_accuracy: f64,
+    pub d_accuracy: f64,
 }
 
 pub fn progress(records: &[super::Logged]) -> anyhow::Result<Vec<Progress>> {
@@ -151,10 +151,9 @@ pub fn why_the_dcgan_trails(cnn: &[Progress], dcgan: &[Progress], epochs: usize)
         ));
         if still_falling(earlier, d) {
             md.push_str(&format!(
-                ", so it learns more slowly rather than failing; which of its differences from \
-                 the course CNN slows it{} was not measured",
+                ", so it learns more slowly rather than failing{}",
                 if trained_on.is_none() {
-                    ", and where it would end trained as long,"
+                    "; where it would end trained as long was not measured"
                 } else {
                     ""
                 }

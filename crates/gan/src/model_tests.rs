@@ -57,3 +57,23 @@ fn the_course_cnn_grows_one_pixel_to_28() {
     assert_eq!(images.dims(), [2, PIXELS]);
     assert_eq!(d.forward(images).dims(), [2, 1]);
 }
+
+#[test]
+fn a_swapped_discriminator_is_the_other_backbones_and_plays_the_generator() {
+    let device = Device::flex();
+    let dcgan = GanConfig::new(Backbone::Dcgan);
+    let cnn = GanConfig::new(Backbone::Cnn);
+    let swapped = GanConfig::new(Backbone::Dcgan).with_discriminator_backbone(Some(Backbone::Cnn));
+    assert_eq!(swapped.discriminator(), Backbone::Cnn);
+    assert_eq!(
+        dcgan.discriminator(),
+        Backbone::Dcgan,
+        "default: the generator's"
+    );
+    let g = swapped.init_generator(&device);
+    let d = swapped.init_discriminator(&device);
+    assert_eq!(g.num_params(), dcgan.init_generator(&device).num_params());
+    assert_eq!(d.num_params(), cnn.init_discriminator(&device).num_params());
+    let z = Tensor::<2>::random([2, 100], Distribution::Normal(0.0, 1.0), &device);
+    assert_eq!(d.forward(g.forward(z)).dims(), [2, 1]);
+}

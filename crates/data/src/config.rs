@@ -76,10 +76,12 @@ impl ConfigArgs {
                 let saved: Value = crate::run::read_json(path)?;
                 // A run's config.json holds the config under "config".
                 let config = saved.get("config").cloned().unwrap_or(saved);
-                serde_json::from_value::<C>(config.clone()).with_context(|| {
+                let config = serde_json::from_value::<C>(config).with_context(|| {
                     format!("--config {}: not a config of this model", path.display())
                 })?;
-                config
+                // Written back, so that a field added since that file was saved is there
+                // (at its default) for --set.
+                serde_json::to_value(&config)?
             }
             None => serde_json::to_value(&preset)?,
         };

@@ -117,4 +117,27 @@ mod tests {
         assert_eq!(config.model.backbone, Backbone::Dcgan);
         assert_eq!(args.common.run.name.as_deref(), Some("strong-d"));
     }
+
+    /// A run saved before `model.discriminator_backbone` existed still takes `--set` for it.
+    #[test]
+    fn a_field_added_since_a_config_file_was_saved_can_be_set() {
+        let file = data::run::shipped_dir("gan", "tuned-dcgan").join("config.json");
+        let cli = Cli::try_parse_from([
+            "gan",
+            "train",
+            "--config",
+            file.to_str().unwrap(),
+            "--set",
+            "model.discriminator_backbone=cnn",
+        ])
+        .unwrap();
+        let Command::Train(args) = cli.command else {
+            panic!("not a train command")
+        };
+        let config = (args.common.config)
+            .resolve(args.preset.config(args.backbone))
+            .unwrap();
+        assert_eq!(config.model.backbone, Backbone::Dcgan, "from the file");
+        assert_eq!(config.model.discriminator(), Backbone::Cnn);
+    }
 }

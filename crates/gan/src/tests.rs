@@ -192,3 +192,28 @@ fn thinned_records_keep_the_step_axis() {
     let whole: Vec<f64> = thinned[1].positioned_steps().map(|(x, _)| x).collect();
     assert_eq!(whole, vec![1.0, 2.0]);
 }
+
+/// Every shipped GAN run, its config read into today's `TrainConfig` (fields added since at
+/// their defaults) and written back, is found again as a shipped run: experiments that ask for
+/// those configs load the shipped weights instead of retraining.
+#[test]
+fn every_shipped_run_is_found_by_its_config_as_this_code_writes_it() {
+    let root = data::run::pretrained_dir().join("gan");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        let (config, _): (TrainConfig, _) = data::run::load_latest(&dir, "gan").unwrap();
+        let found = data::run::shipped_with_config("gan", &config);
+        let found_config = found.map(|f| data::run::load_latest::<TrainConfig>(&f, "gan"));
+        let same = |found: TrainConfig| {
+            serde_json::to_value(found).unwrap() == serde_json::to_value(&config).unwrap()
+        };
+        assert!(
+            found_config.is_some_and(|f| same(f.unwrap().0)),
+            "{} is not found by its own config",
+            dir.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 16, "{checked} shipped runs");
+}

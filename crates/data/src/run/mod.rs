@@ -39,8 +39,9 @@ pub use files::{
 pub use hooks::{EpochHook, SampleGrid, fields};
 pub use shared::{config_hash, load_latest, shared};
 pub use ship::{
-    ShipArgs, ignore_shipped_runs, output_path, pretrained_dir, save_module_half, ship,
-    ship_module, shipped, shipped_dir, shipped_runs_loaded, shipped_with_config, thin_step_records,
+    ShipArgs, ignore_shipped_runs, output_path, pretrained_dir, same_config, save_module_half,
+    ship, ship_module, shipped, shipped_dir, shipped_runs_loaded, shipped_with_config,
+    thin_step_records,
 };
 
 /// The command-line flags every training binary shares.
@@ -161,8 +162,10 @@ impl Run {
         let resumed = if options.resume {
             let saved: Value = read_json(&config_path)
                 .with_context(|| format!("--resume: no run to resume at {}", dir.display()))?;
-            if without_epochs(&saved["config"]) != without_epochs(&record["config"])
-                || saved["seed"] != record["seed"]
+            if !ship::same_config(
+                &without_epochs(&saved["config"]),
+                &without_epochs(&record["config"]),
+            ) || saved["seed"] != record["seed"]
             {
                 bail!(
                     "--resume: the run at {} was started with another config or seed; \

@@ -79,7 +79,7 @@ pub fn shipped_with_config(model: &str, config: &impl serde::Serialize) -> Optio
     dirs.sort();
     let found = dirs.into_iter().find(|dir| {
         super::read_json::<serde_json::Value>(&dir.join("config.json"))
-            .is_ok_and(|saved| saved["config"] == wanted)
+            .is_ok_and(|saved| same_config(&saved["config"], &wanted))
     })?;
     if let Ok(mut loaded) = LOADED.lock()
         && !loaded.contains(&found)
@@ -87,6 +87,27 @@ pub fn shipped_with_config(model: &str, config: &impl serde::Serialize) -> Optio
         loaded.push(found.clone());
     }
     Some(found)
+}
+
+/// Whether two serialised configs say the same thing: equal once `null` fields are dropped.
+/// A config field added later as an `Option` defaults to none and is read back as none from a
+/// saved config that lacks it, so a run saved before the field existed still is that config.
+pub fn same_config(saved: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    without_nulls(saved) == without_nulls(wanted)
+}
+
+fn without_nulls(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(fields) => Value::Object(
+            (fields.iter())
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Where a command of `model` writes its output `file`: into the run folder it was given

@@ -318,6 +318,21 @@ fn shipped_runs_are_found_by_config_until_retraining_is_asked_for() {
     assert_eq!(shipped_with_config("creative", config), None);
 }
 
+/// A field added to a config later, as an `Option` left at none, does not make the runs saved
+/// before it a different config; any value of it, or any other difference, does.
+#[test]
+fn a_null_field_and_an_absent_one_are_the_same_config() {
+    let saved = json!({ "epochs": 10, "model": { "backbone": "dcgan" } });
+    let wanted = json!({ "epochs": 10, "model": { "backbone": "dcgan", "discriminator": null } });
+    assert!(same_config(&saved, &wanted) && same_config(&wanted, &saved));
+    let swapped = json!({ "epochs": 10, "model": { "backbone": "dcgan", "discriminator": "cnn" } });
+    assert!(!same_config(&saved, &swapped));
+    assert!(!same_config(
+        &saved,
+        &json!({ "epochs": 11, "model": { "backbone": "dcgan" } })
+    ));
+}
+
 /// Exported weights are in PyTorch's layout (a Linear's weight `[out, in]`, named as
 /// `nn.Linear` names it) and load back into the same values.
 #[test]

@@ -14,14 +14,14 @@ use crate::train::TrainConfig;
 
 /// The two swapped pairings, `(generator, discriminator)`; the two unswapped ones are GAN-Q5's
 /// course CNN and DCGAN runs.
-pub const SWAPS: [(Backbone, Backbone); 2] = [
+const SWAPS: [(Backbone, Backbone); 2] = [
     (Backbone::Dcgan, Backbone::Cnn),
     (Backbone::Cnn, Backbone::Dcgan),
 ];
 
 /// The shared run of one swapped pairing, `(name, config)`: the generator's run in GAN-Q5
 /// (tuned preset, same digits per epoch) with the other discriminator, `swap_epochs` long.
-pub fn swap_run(
+fn swap_run(
     ctx: &Setup,
     (generator, discriminator): (Backbone, Backbone),
 ) -> (String, TrainConfig) {
@@ -33,10 +33,10 @@ pub fn swap_run(
 
 /// One pairing of players, read at the compared epoch.
 #[derive(Clone, Copy, Debug)]
-pub struct Pairing {
-    pub generator: Backbone,
-    pub discriminator: Backbone,
-    pub at: Progress,
+struct Pairing {
+    generator: Backbone,
+    discriminator: Backbone,
+    at: Progress,
 }
 
 /// Trains (or reloads) the swapped pairings and reads all four at `swap_epochs`, given the
@@ -84,7 +84,7 @@ pub fn swap_the_players(
 
 /// The table of the four pairings and what it says: how far swapping each player moves the
 /// FID against either opponent, and which player (if either) carries the gap.
-pub fn which_player(pairings: &[Pairing], epochs: usize) -> String {
+fn which_player(pairings: &[Pairing], epochs: usize) -> String {
     let fid = |generator, discriminator| {
         (pairings.iter())
             .find(|p| p.generator == generator && p.discriminator == discriminator)

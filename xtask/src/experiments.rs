@@ -1,28 +1,19 @@
-//! The experiments `cargo xtask all` runs, read from the model crates' registries: each is
-//! the `experiment <ID>` subcommand of its crate's binary, built for the backend the GPU
+//! The experiments `cargo xtask all` runs, read from the study layer's registries: each is
+//! the `experiment <ID>` subcommand of the `study` binary, built for the backend the GPU
 //! probe chose, and writes `reports/sections/<ID>.md` (see `data::section`).
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use eval::Experiment;
+use study::experiments::FAMILIES;
 
 use crate::gpu::BuildPlan;
 
-/// Every model crate with its experiments, in report order. A new family adds its line here.
-pub static FAMILIES: &[(&str, &[&dyn Experiment])] = &[
-    ("rbm", rbm::experiments::REGISTRY),
-    ("dbm", dbm::experiments::REGISTRY),
-    ("gan", gan::experiments::REGISTRY),
-    ("vae", vae::experiments::REGISTRY),
-    ("creative", creative::experiments::REGISTRY),
-];
-
-/// One experiment: the crate whose binary runs it, its id and the question ids it answers.
+/// One experiment: the model family it studies, its id and the question ids it answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Planned {
-    pub krate: &'static str,
+    pub family: &'static str,
     pub id: &'static str,
     pub answers: &'static [&'static str],
 }
@@ -31,9 +22,9 @@ pub struct Planned {
 pub fn planned() -> Vec<Planned> {
     FAMILIES
         .iter()
-        .flat_map(|(krate, registry)| {
+        .flat_map(|(family, registry)| {
             registry.iter().map(|e| Planned {
-                krate,
+                family,
                 id: e.id(),
                 answers: e.answers(),
             })
@@ -252,48 +243,57 @@ pub fn run_all(
     chosen
         .iter()
         .enumerate()
-        .map(|(i, &Planned { krate, id, answers })| {
-            eprintln!(
-                "== experiment {id} ({krate}) [{}/{}, {}]",
-                i + 1,
-                ids.len(),
-                progress(run_started.elapsed().as_secs_f64(), &ids[i..], &timings)
-            );
-            let started = Instant::now();
-            let mut command =
-                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            command.args(["run", "--release", "--quiet", "-p", krate]);
-            command.args(&plan.cargo_flags);
-            command.args([
-                "--",
-                "--backend",
-                plan.backend,
-                "experiment",
-                id,
-                "--reports",
-            ]);
-            command.arg(reports);
-            if profile.quick {
-                command.arg("--quick");
-            }
-            if profile.retrain {
-                command.arg("--retrain");
-            }
-            if let Some(dir) = data_dir {
-                command.arg("--data-dir").arg(dir);
-            }
-            let ok = command.status().is_ok_and(|s| s.success());
-            if ok {
-                // Kept after every experiment, so that an interrupted run still informs the
-                // next one's estimate.
-                timings.insert(id.to_string(), started.elapsed().as_secs_f64());
-                let _ = data::run::write_json(&timings_path, &timings);
-            }
-            if !ok {
-                eprintln!("experiment {id} failed; continuing with the others");
-            }
-            Outcome { id, answers, ok }
-        })
+        .map(
+            |(
+                i,
+                &Planned {
+                    family,
+                    id,
+                    answers,
+                },
+            )| {
+                eprintln!(
+                    "== experiment {id} ({family}) [{}/{}, {}]",
+                    i + 1,
+                    ids.len(),
+                    progress(run_started.elapsed().as_secs_f64(), &ids[i..], &timings)
+                );
+                let started = Instant::now();
+                let mut command =
+                    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+                command.args(["run", "--release", "--quiet", "-p", "study"]);
+                command.args(&plan.cargo_flags);
+                command.args([
+                    "--",
+                    "--backend",
+                    plan.backend,
+                    "experiment",
+                    id,
+                    "--reports",
+                ]);
+                command.arg(reports);
+                if profile.quick {
+                    command.arg("--quick");
+                }
+                if profile.retrain {
+                    command.arg("--retrain");
+                }
+                if let Some(dir) = data_dir {
+                    command.arg("--data-dir").arg(dir);
+                }
+                let ok = command.status().is_ok_and(|s| s.success());
+                if ok {
+                    // Kept after every experiment, so that an interrupted run still informs the
+                    // next one's estimate.
+                    timings.insert(id.to_string(), started.elapsed().as_secs_f64());
+                    let _ = data::run::write_json(&timings_path, &timings);
+                }
+                if !ok {
+                    eprintln!("experiment {id} failed; continuing with the others");
+                }
+                Outcome { id, answers, ok }
+            },
+        )
         .collect()
 }
 

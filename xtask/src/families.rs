@@ -7,7 +7,7 @@ use std::path::Path;
 
 use eval::FamilyRecord;
 
-use crate::experiments::FAMILIES;
+use study::experiments::FAMILIES;
 
 /// The records of every family that has written one, in report order, and the families
 /// that have not.
@@ -16,10 +16,10 @@ pub fn records(reports: &Path) -> (Vec<FamilyRecord>, Vec<&'static str>) {
     let mut missing = Vec::new();
     // The diffusion model (crates/creative) is trained and scored on Fashion-MNIST: its
     // scores do not compare with the MNIST families', and its section has its own table.
-    for (krate, _) in FAMILIES.iter().filter(|(krate, _)| *krate != "creative") {
-        let records = FamilyRecord::read_all(reports, krate);
+    for (family, _) in FAMILIES.iter().filter(|(family, _)| *family != "creative") {
+        let records = FamilyRecord::read_all(reports, family);
         if records.is_empty() {
-            missing.push(*krate);
+            missing.push(*family);
         }
         found.extend(records);
     }

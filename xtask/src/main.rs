@@ -2,6 +2,7 @@
 //!
 //! - `all`: the main job: checks the data, runs every experiment, writes `reports/`
 //!   (REPORT.md, index.html, results.json);
+//! - `render`: the report again from the committed results, running nothing;
 //! - `data-info`: where each data set was found and its statistics;
 //! - `fetch-data <set>`: downloads a data set into `data/<set>/`, verified;
 //! - `bench gemm`: throughput of the models' matrix products on a backend;
@@ -9,6 +10,7 @@
 //!   scripts;
 //! - `bench conv`: the convolution layers' passes against PyTorch's.
 
+mod assemble;
 mod bench;
 mod bench_task;
 #[cfg(test)]
@@ -28,11 +30,11 @@ mod report;
 mod results;
 mod shipped;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use assemble::NumbersSource;
 use clap::{Parser, Subcommand};
 use data::figure::{GridOptions, image_grid, save_png};
 use data::{BackendChoice, DataSetName, ImageSet, Split};
@@ -73,6 +75,14 @@ enum Command {
         /// data/pretrained/ (resumable: rerun the same command to continue).
         #[arg(long)]
         retrain: bool,
+    },
+    /// Render reports/REPORT.md and index.html again from the committed results.json,
+    /// sections and figures, running no experiment (seconds): the loop for editing an answer's
+    /// template (crates/study/templates/<ID>.md).
+    Render {
+        /// The report folder to render.
+        #[arg(long, default_value = "reports")]
+        reports_dir: PathBuf,
     },
     /// List the shipped runs of data/pretrained/: epochs, training wall time, size, and the
     /// totals (the training `all --retrain` redoes).
@@ -175,6 +185,7 @@ fn main() {
             &reports_dir,
             &only,
         ),
+        Command::Render { reports_dir } => render(&reports_dir),
         Command::Shipped => shipped::shipped_runs(&data::run::pretrained_dir())
             .map(|runs| print!("{}", shipped::table(&runs))),
         Command::DataInfo { data_dir } => data_tasks::data_info(data_dir.as_deref()),
@@ -277,95 +288,33 @@ fn all(
 
     let plan_only = experiments::chosen(only)?;
     let outcomes = experiments::run_all(&plan, profile, reports, data_dir, plan_only.as_deref());
-    let mut answers: BTreeMap<String, report::Answer> = questions::all()
-        .into_iter()
-        .filter_map(|q| {
-            data::section::read_section(reports, &q.id).map(|body| (q.id, report::Answer { body }))
-        })
-        .collect();
-    families::fill(&mut answers, reports)?;
-    if let Some(body) = closing::section(reports, &eval::pretrained_dir()) {
-        answers.insert("CLOSING".into(), report::Answer { body });
-    }
-    let timings = experiments::timings_line(reports, &outcomes);
-
-    let profile = match (profile.quick, profile.retrain) {
-        (true, _) => "quick",
-        (false, false) => "full (shipped models loaded where their config matches)",
-        (false, true) => "full, every model retrained (--retrain)",
-    };
-    let profiles =
-        experiments::record_by_section(reports, experiments::PROFILES, &outcomes, profile)?;
-    let machines = experiments::record_by_section(
-        reports,
-        experiments::MACHINES,
-        &outcomes,
-        &machine::describe(),
-    )?;
-    // The sections in this report that an experiment wrote (CLOSING is assembled here).
-    let sections: Vec<&str> = experiments::planned()
-        .iter()
-        .flat_map(|p| p.answers.iter().copied())
-        .filter(|id| answers.contains_key(*id))
-        .collect();
-    let preamble = report::Preamble {
-        mode: experiments::by_section_line(&profiles, &sections),
+    assemble::record_profile(reports, profile, &outcomes)?;
+    let run = assemble::RunInfo {
         backend: plan.reason.clone(),
-        data: [
-            data_lines,
-            vec![
-                format!(
-                    "Machine: {}",
-                    experiments::by_section_line(&machines, &sections)
-                ),
-                timings,
-                format!(
-                    "Shipped runs loaded instead of training: {}",
-                    experiments::shipped_line(reports)
-                ),
-            ],
-        ]
-        .concat(),
-        figures: vec![(
-            "The first 100 MNIST training digits with their labels".into(),
-            "figures/mnist-train-grid.png".into(),
-        )],
-        parts: vec![
-            families::summary(reports),
-            evaluation::section(&eval::pretrained_dir()),
-            models_bench::speed_section(reports),
-        ],
+        data: data_lines,
     };
-    let text = report::render(&questions::all(), &preamble, &answers);
-    let report_path = reports.join("REPORT.md");
-    data::run::write_atomically(&report_path, |f| {
-        std::io::Write::write_all(f, text.as_bytes())
-    })
-    .with_context(|| format!("writing {}", report_path.display()))?;
-    data::run::write_json(
-        &reports.join("results.json"),
-        &results::collect(reports, &preamble.mode, &preamble.backend),
-    )?;
-    let page_path = reports.join("index.html");
-    let page = html::render(&text, reports, report::TITLE);
-    data::run::write_atomically(&page_path, |f| {
-        std::io::Write::write_all(f, page.as_bytes())
-    })
-    .with_context(|| format!("writing {}", page_path.display()))?;
+    data::run::write_json(&reports.join(assemble::RUN_INFO), &run)?;
+    let result = assemble::assemble(reports, &run, &outcomes, NumbersSource::NumbersDir);
     eprintln!(
-        "wrote {} ({} questions, {} answered) in {:.1}s",
-        report_path.display(),
-        questions::all().len(),
-        answers.len(),
+        "cargo xtask all took {:.1}s",
         started.elapsed().as_secs_f64()
     );
-    let failed: Vec<&str> = outcomes.iter().filter(|o| !o.ok).map(|o| o.id).collect();
-    anyhow::ensure!(
-        failed.is_empty(),
-        "experiments failed: {}",
-        failed.join(", ")
-    );
-    Ok(())
+    result
+}
+
+/// Renders the report again from the committed results, sections and figures.
+fn render(reports: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let path = reports.join(assemble::RUN_INFO);
+    let run: assemble::RunInfo = data::run::read_json(&path).with_context(|| {
+        format!(
+            "render needs {} (written by `cargo xtask all`): run that first",
+            path.display()
+        )
+    })?;
+    let result = assemble::assemble(reports, &run, &[], NumbersSource::Results);
+    eprintln!("rendered in {:.2}s", started.elapsed().as_secs_f64());
+    result
 }
 
 #[cfg(test)]

@@ -160,6 +160,7 @@ const UNITS: &[(&[&str], &str)] = &[
             "*_parameters",
             "*channels",
             "filters",
+            "shown",
             "groups",
             "widths",
             "*_multipliers",

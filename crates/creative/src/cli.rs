@@ -1,4 +1,4 @@
-//! The `creative` command line: `train | sample | evaluate | ship | experiment`. Every subcommand calls one library function.
+//! The `creative` command line: `train | sample | evaluate | ship`. Every subcommand calls one library function.
 
 use clap::{Args, Parser, Subcommand};
 use data::CommonArgs;
@@ -29,8 +29,6 @@ enum Command {
     Evaluate(crate::evaluate::EvaluateArgs),
     /// Copy a trained run's EMA weights (half precision) and records to data/pretrained.
     Ship(data::run::ShipArgs),
-    /// Run the experiment answering CREATIVE and write its report section.
-    Experiment(eval::experiment::ExperimentCommand),
 }
 
 #[derive(Args)]
@@ -73,9 +71,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(args) => tasks::sample_grid(&args, &selected),
         Command::Evaluate(args) => crate::evaluate::evaluate(&args, &selected, data_dir.as_deref()),
         Command::Ship(args) => tasks::ship(&args, &selected),
-        Command::Experiment(command) => {
-            command.run(crate::experiments::REGISTRY, selected, data_dir)
-        }
     }
 }
 

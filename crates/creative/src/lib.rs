@@ -11,7 +11,6 @@
 pub mod cli;
 pub mod diffusion;
 pub mod evaluate;
-pub mod experiments;
 pub mod sample;
 pub mod tasks;
 pub mod train;

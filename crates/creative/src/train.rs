@@ -9,7 +9,7 @@ use burn::config::Config;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use data::scaffold::{descend, fixed_normal};
-use data::{ImageBatcher, ImageSet, ImageTransform, Scale, train_batches};
+use data::{BatchOrder, ImageBatcher, ImageSet, ImageTransform, Scale, train_batches};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -191,20 +191,19 @@ impl DiffusionState {
     ) -> EpochRecord {
         let schedule = config.noise_schedule();
         let batcher = ImageBatcher::new(config.transform());
-        let seeds = (config.seed, epoch);
-        let (losses, train_seconds, images_per_second) =
-            train_batches(train.len(), config.batch_size, seeds, |i, indices| {
-                let images = batcher.batch_indices(train, indices, device).images;
-                let images = images.reshape([indices.len(), 1, data::ROWS, data::COLS]);
-                let classes: Vec<u8> = indices.iter().map(|&j| train.label(j)).collect();
-                let seed = data::seed::step_seed(config.seed, epoch, i);
-                self.step(images, &classes, config, &schedule, seed)
-            });
-        let values = data::figure::tensor_values(Tensor::cat(losses, 0));
+        let order = BatchOrder::shuffled_full(config.batch_size, config.seed);
+        let pass = train_batches(train.len(), order, epoch, |i, indices| {
+            let images = batcher.batch_indices(train, indices, device).images;
+            let images = images.reshape([indices.len(), 1, data::ROWS, data::COLS]);
+            let classes: Vec<u8> = indices.iter().map(|&j| train.label(j)).collect();
+            let seed = data::seed::step_seed(config.seed, epoch, i);
+            self.step(images, &classes, config, &schedule, seed)
+        });
+        let values = data::figure::tensor_values(Tensor::cat(pass.results, 0));
         EpochRecord {
             loss: values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len().max(1) as f64,
-            train_seconds,
-            images_per_second,
+            train_seconds: pass.seconds,
+            images_per_second: pass.images_per_second,
         }
     }
 }

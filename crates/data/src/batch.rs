@@ -154,40 +154,63 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
     }
 }
 
-/// The order in which a custom training loop visits a set in `epoch`: a permutation drawn
-/// from `(seed, epoch)` when shuffling, else `0..len`, cut into batches of `batch_size` (the
-/// last one shorter unless `drop_last`).
-pub fn epoch_batches(
-    len: usize,
-    batch_size: usize,
-    shuffle: bool,
-    drop_last: bool,
-    seed: u64,
-    epoch: u64,
-) -> Vec<Vec<usize>> {
-    assert!(batch_size > 0, "batch size must be positive");
-    let mut order: Vec<usize> = (0..len).collect();
-    if shuffle {
-        let mut rng = StdRng::seed_from_u64(crate::seed::batch_order_seed(seed, epoch));
-        order.shuffle(&mut rng);
-    }
-    order
-        .chunks(batch_size)
-        .filter(|c| !drop_last || c.len() == batch_size)
-        .map(<[usize]>::to_vec)
-        .collect()
+/// How a custom training loop cuts a set into batches in each epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchOrder {
+    pub batch_size: usize,
+    /// A permutation drawn from `(seed, epoch)` in every epoch; otherwise `0..len`.
+    pub shuffle: bool,
+    /// Leave out a last batch shorter than `batch_size`.
+    pub drop_last: bool,
+    pub seed: u64,
 }
 
-/// One pass of a custom training loop: `step(i, indices)` on every shuffled full batch of a
-/// set of `len` items in `epoch` (the order of [`epoch_batches`]), with a progress bar.
-/// Returns the steps' results, the seconds they took and the images per second.
+impl BatchOrder {
+    /// Every full batch, in a fresh order each epoch: how the GANs, VAEs and the diffusion
+    /// model are trained.
+    pub fn shuffled_full(batch_size: usize, seed: u64) -> Self {
+        Self {
+            batch_size,
+            shuffle: true,
+            drop_last: true,
+            seed,
+        }
+    }
+
+    /// The batches of a set of `len` items in `epoch`, as indices.
+    pub fn epoch(&self, len: usize, epoch: u64) -> Vec<Vec<usize>> {
+        assert!(self.batch_size > 0, "batch size must be positive");
+        let mut order: Vec<usize> = (0..len).collect();
+        if self.shuffle {
+            let mut rng = StdRng::seed_from_u64(crate::seed::batch_order_seed(self.seed, epoch));
+            order.shuffle(&mut rng);
+        }
+        order
+            .chunks(self.batch_size)
+            .filter(|c| !self.drop_last || c.len() == self.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect()
+    }
+}
+
+/// What one pass over the batches of an epoch returned and how long it took.
+#[derive(Clone, Debug)]
+pub struct Pass<T> {
+    /// Each step's result, in order.
+    pub results: Vec<T>,
+    pub seconds: f64,
+    pub images_per_second: f64,
+}
+
+/// One pass of a custom training loop: `step(i, indices)` on every batch of `order` over a
+/// set of `len` items in `epoch`, with a progress bar.
 pub fn train_batches<T>(
     len: usize,
-    batch_size: usize,
-    (seed, epoch): (u64, usize),
+    order: BatchOrder,
+    epoch: usize,
     mut step: impl FnMut(usize, &[usize]) -> T,
-) -> (Vec<T>, f64, f64) {
-    let batches = epoch_batches(len, batch_size, true, true, seed, epoch as u64);
+) -> Pass<T> {
+    let batches = order.epoch(len, epoch as u64);
     let mut progress =
         crate::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);
     let started = std::time::Instant::now();
@@ -202,8 +225,12 @@ pub fn train_batches<T>(
         .collect();
     let seconds = started.elapsed().as_secs_f64();
     progress.finish();
-    let images_per_second = (batches.len() * batch_size) as f64 / seconds;
-    (results, seconds, images_per_second)
+    let images: usize = batches.iter().map(Vec::len).sum();
+    Pass {
+        results,
+        seconds,
+        images_per_second: images as f64 / seconds,
+    }
 }
 
 #[cfg(test)]
@@ -215,13 +242,14 @@ mod tests {
     #[test]
     fn a_training_pass_visits_every_full_batch_in_the_epoch_order() {
         let mut seen = Vec::new();
-        let (results, seconds, _) = train_batches(10, 3, (7, 2), |i, indices| {
+        let order = BatchOrder::shuffled_full(3, 7);
+        let pass = train_batches(10, order, 2, |i, indices| {
             seen.push(indices.to_vec());
             i
         });
-        assert_eq!(results, [0, 1, 2]);
-        assert_eq!(seen, epoch_batches(10, 3, true, true, 7, 2));
-        assert!(seconds >= 0.0);
+        assert_eq!(pass.results, [0, 1, 2]);
+        assert_eq!(seen, order.epoch(10, 2));
+        assert!(pass.seconds >= 0.0);
     }
 
     fn tiny_set() -> ImageSet {
@@ -307,16 +335,26 @@ mod tests {
 
     #[test]
     fn epoch_batches_cover_the_set_once_and_reshuffle_per_epoch() {
-        let e0 = epoch_batches(10, 4, true, false, 1, 0);
-        let e1 = epoch_batches(10, 4, true, false, 1, 1);
+        let order = BatchOrder {
+            batch_size: 4,
+            shuffle: true,
+            drop_last: false,
+            seed: 1,
+        };
+        let (e0, e1) = (order.epoch(10, 0), order.epoch(10, 1));
         assert_eq!(e0.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4, 2]);
         let mut all: Vec<usize> = e0.concat();
         all.sort();
         assert_eq!(all, (0..10).collect::<Vec<_>>());
         assert_ne!(e0, e1);
-        assert_eq!(e0, epoch_batches(10, 4, true, false, 1, 0));
+        assert_eq!(e0, order.epoch(10, 0));
+        let in_order = BatchOrder {
+            shuffle: false,
+            drop_last: true,
+            ..order
+        };
         assert_eq!(
-            epoch_batches(10, 4, false, true, 1, 0),
+            in_order.epoch(10, 0),
             vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7]]
         );
     }

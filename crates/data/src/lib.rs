@@ -41,7 +41,7 @@ pub use mimalloc::MiMalloc as Allocator;
 
 pub use backend::{Backend, BackendChoice, SelectedDevice, select_device};
 pub use batch::{
-    ImageBatch, ImageBatcher, ImageItem, ImageTransform, epoch_batches, train_batches,
+    BatchOrder, ImageBatch, ImageBatcher, ImageItem, ImageTransform, Pass, train_batches,
 };
 pub use cli::{CommonArgs, exit_on_error};
 pub use dataset::{CLASSES, COLS, DataSetName, ImageSet, PIXELS, ROWS, Split};

@@ -1,5 +1,5 @@
-//! The `dbm` command line: `train | evaluate | sample | filters | export | ship |
-//! experiment`. Every subcommand calls one library function.
+//! The `dbm` command line: `train | evaluate | sample | filters | export | ship`.
+//! Every subcommand calls one library function.
 
 use clap::{Args, Parser, Subcommand};
 use data::CommonArgs;
@@ -35,8 +35,6 @@ enum Command {
     /// Copy a trained run's DBM (half precision), persistent chains, records and AIS
     /// evaluation to data/pretrained/dbm, with a check the shipped weights reproduce.
     Ship(data::run::ShipArgs),
-    /// Run the experiment answering one study question and write its report section.
-    Experiment(eval::experiment::ExperimentCommand),
 }
 
 #[derive(Args)]
@@ -71,9 +69,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Filters(args) => tasks::filters(args.run.as_deref(), &selected),
         Command::Export(args) => tasks::export(&args, &selected),
         Command::Ship(args) => crate::ship::ship(&args, &selected, data_dir.as_deref()),
-        Command::Experiment(command) => {
-            command.run(crate::experiments::REGISTRY, selected, data_dir)
-        }
     }
 }
 

@@ -12,7 +12,6 @@
 
 pub mod ais;
 pub mod cli;
-pub mod experiments;
 pub mod joint;
 pub mod model;
 pub mod ship;

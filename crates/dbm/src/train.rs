@@ -10,7 +10,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use data::{ImageBatcher, ImageSet, ImageTransform, Scale, epoch_batches};
+use data::{BatchOrder, ImageBatcher, ImageSet, ImageTransform, Scale};
 use rbm::train::{CdUpdate, InputMode};
 use rbm::{Coupling, RbmConfig, RbmState};
 use serde::{Deserialize, Serialize};
@@ -256,14 +256,13 @@ pub fn train_epoch(
         Stage::Joint(_) => config.batch_size,
         _ => config.pretrain_batch_size,
     };
-    let batches = epoch_batches(
-        train.len(),
+    let order = BatchOrder {
         batch_size,
-        true,
-        false,
-        config.seed,
-        epoch as u64,
-    );
+        shuffle: true,
+        drop_last: false,
+        seed: config.seed,
+    };
+    let batches = order.epoch(train.len(), epoch as u64);
     if let Stage::Joint(0) = stage {
         // Assembled once, at the first joint epoch; the chains start at the doubled
         // bottom-up features of the first training images.

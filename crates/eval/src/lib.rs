@@ -8,7 +8,6 @@
 
 pub mod classifier;
 pub mod evaluator;
-pub mod experiment;
 pub mod family;
 pub mod frechet;
 pub mod neighbours;
@@ -18,5 +17,4 @@ pub mod scores;
 pub mod train;
 
 pub use evaluator::{Evaluator, SampleScores, format_scores, pretrained_dir};
-pub use experiment::{Context, Experiment};
 pub use family::FamilyRecord;

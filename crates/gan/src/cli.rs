@@ -1,4 +1,4 @@
-//! The `gan` command line: `train | sample | evaluate | experiment | ship`. Every subcommand calls
+//! The `gan` command line: `train | sample | evaluate | ship`. Every subcommand calls
 //! one library function.
 
 use clap::{Args, Parser, Subcommand};
@@ -11,7 +11,7 @@ use crate::train::Preset;
 #[derive(Parser)]
 #[command(
     name = "gan",
-    about = "GANs on MNIST: train (MLP, course CNN, DCGAN), sample, evaluate, experiments"
+    about = "GANs on MNIST: train (MLP, course CNN, DCGAN), sample, evaluate"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -28,8 +28,6 @@ enum Command {
     Sample(tasks::SampleArgs),
     /// Score samples of a trained run with the eval classifier (FID, classes, precision/recall).
     Evaluate(tasks::EvaluateArgs),
-    /// Run the experiment answering one study question and write its report section.
-    Experiment(eval::experiment::ExperimentCommand),
     /// Write the generator's parameters as safetensors for PyTorch (Linear weights `[out, in]`;
     /// the command prints every tensor's name and shape).
     Export(data::run::ExportArgs),
@@ -70,9 +68,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => {
             let (_, generator) = crate::sampling::load_generator(&args.run, &selected.device)?;
             data::run::export_safetensors(&generator, &args.out)
-        }
-        Command::Experiment(command) => {
-            command.run(crate::experiments::REGISTRY, selected, data_dir)
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use burn::tensor::Device;
 use data::run::SampleGrid;
-use data::{ImageBatcher, ImageSet, Run, SelectedDevice, train_batches};
+use data::{BatchOrder, ImageBatcher, ImageSet, Run, SelectedDevice, train_batches};
 use eval::{Evaluator, SampleScores};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -80,18 +80,17 @@ pub fn train_epoch(
     // Dropout masks come from the device's stream.
     device.seed(data::run::epoch_seed(config.seed, epoch));
     let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
-    let seeds = (config.seed, epoch);
-    let (steps, train_seconds, images_per_second) =
-        train_batches(train.len(), config.batch_size, seeds, |i, indices| {
-            let real = batcher.batch_indices(train, indices, device).images;
-            let noise_seed = data::seed::step_seed(config.seed, epoch, i);
-            state.step(real, config, noise_seed)
-        });
+    let order = BatchOrder::shuffled_full(config.batch_size, config.seed);
+    let pass = train_batches(train.len(), order, epoch, |i, indices| {
+        let real = batcher.batch_indices(train, indices, device).images;
+        let noise_seed = data::seed::step_seed(config.seed, epoch, i);
+        state.step(real, config, noise_seed)
+    });
     EpochRecord {
-        mean: mean_stats(&steps),
-        train_seconds,
-        images_per_second,
-        steps,
+        mean: mean_stats(&pass.results),
+        train_seconds: pass.seconds,
+        images_per_second: pass.images_per_second,
+        steps: pass.results,
         step_stride: 1,
         step_count: None,
         scores: None,

@@ -6,11 +6,9 @@
 //! - [`train`]: the alternating training step, the `course` and `tuned` presets, per-step and
 //!   per-epoch logging;
 //! - [`latent`]: interpolations and traversals of the latent space;
-//! - [`experiments`]: the measurements that answer GAN-Q1 to GAN-Q6.
 
 pub mod cli;
 pub mod epoch;
-pub mod experiments;
 pub mod latent;
 pub mod loss;
 pub mod model;

@@ -1,4 +1,4 @@
-//! `cargo run --release -p gan -- train | sample | evaluate | experiment`.
+//! `cargo run --release -p gan -- train | sample | evaluate`.
 
 use clap::Parser;
 

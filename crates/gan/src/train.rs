@@ -191,6 +191,9 @@ pub struct StepStats {
     pub grad_norm_g: f64,
 }
 
+/// A field of [`StepStats`], named where a statistic is measured.
+type StatField = fn(&mut StepStats) -> &mut f64;
+
 impl GanState {
     /// Fresh players on `device` (an autodiff device), initialised from the device's stream.
     pub fn new(config: &TrainConfig, device: &Device) -> Self {
@@ -272,32 +275,32 @@ impl GanState {
         }
 
         let positive = |t: Tensor<2>| t.greater_elem(0.0).float().mean();
-        let figures = Tensor::cat(
-            vec![
-                d_loss.inner(),
-                g_loss.detach().inner(),
+        // Each statistic beside the field it fills, read back from the device in one transfer.
+        let measured: [(StatField, Tensor<1>); 8] = [
+            (|s| &mut s.d_loss, d_loss.inner()),
+            (|s| &mut s.g_loss, g_loss.detach().inner()),
+            (
+                |s| &mut s.d_real,
                 sigmoid(real_logits.clone()).mean().inner(),
+            ),
+            (
+                |s| &mut s.d_fake,
                 sigmoid(fake_logits.clone()).mean().inner(),
-                positive(real_logits).inner(),
+            ),
+            (|s| &mut s.accuracy_real, positive(real_logits).inner()),
+            (
+                |s| &mut s.accuracy_fake,
                 (-positive(fake_logits)).add_scalar(1.0).inner(),
-                d_norm,
-                g_norm,
-            ],
-            0,
-        );
-        let v: Vec<f64> = data::figure::tensor_values(figures)
-            .into_iter()
-            .map(f64::from)
-            .collect();
-        StepStats {
-            d_loss: v[0],
-            g_loss: v[1],
-            d_real: v[2],
-            d_fake: v[3],
-            accuracy_real: v[4],
-            accuracy_fake: v[5],
-            grad_norm_d: v[6],
-            grad_norm_g: v[7],
+            ),
+            (|s| &mut s.grad_norm_d, d_norm),
+            (|s| &mut s.grad_norm_g, g_norm),
+        ];
+        let (fields, tensors): (Vec<StatField>, Vec<Tensor<1>>) = measured.into_iter().unzip();
+        let values = data::figure::tensor_values(Tensor::cat(tensors, 0));
+        let mut stats = StepStats::default();
+        for (field, value) in fields.into_iter().zip(values) {
+            *field(&mut stats) = f64::from(value);
         }
+        stats
     }
 }

@@ -1,4 +1,4 @@
-//! The `rbm` command line: `train | evaluate | sample | reconstruct | inpaint | experiment`.
+//! The `rbm` command line: `train | evaluate | sample | reconstruct | inpaint`.
 //! Every subcommand calls one library function.
 
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use crate::train::Preset;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub command: Command,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -29,8 +29,6 @@ pub enum Command {
     Evaluate(tasks::EvaluateArgs),
     /// Run Gibbs chains and write a grid of their states after each number of steps.
     Sample(tasks::SampleArgs),
-    /// Run the experiment answering one study question and write its report section.
-    Experiment(eval::experiment::ExperimentCommand),
     /// Mean-field reconstructions of unseen test digits.
     Reconstruct {
         /// The run folder, e.g. runs/rbm/course.
@@ -86,9 +84,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => {
             let trained = tasks::Trained::load(&args.run, &selected.device)?;
             data::run::export_safetensors(&trained.state.rbm, &args.out)
-        }
-        Command::Experiment(command) => {
-            command.run(crate::experiments::REGISTRY, selected, data_dir)
         }
     }
 }

@@ -8,7 +8,6 @@
 
 pub mod ais;
 pub mod cli;
-pub mod experiments;
 pub mod inpaint;
 pub mod model;
 pub mod tasks;

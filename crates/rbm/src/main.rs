@@ -1,4 +1,4 @@
-//! `cargo run --release -p rbm -- train | evaluate | sample | reconstruct | inpaint | experiment`.
+//! `cargo run --release -p rbm -- train | evaluate | sample | reconstruct | inpaint`.
 
 use clap::Parser;
 

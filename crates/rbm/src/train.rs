@@ -9,7 +9,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use data::{Binarise, ImageBatcher, ImageSet, ImageTransform, Scale, epoch_batches};
+use data::{BatchOrder, Binarise, ImageBatcher, ImageSet, ImageTransform, Scale};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -370,14 +370,13 @@ pub fn train_epoch(
     device.seed(data::run::epoch_seed(config.seed, epoch));
     let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
     let started = std::time::Instant::now();
-    let batches = epoch_batches(
-        train.len(),
-        config.batch_size,
-        config.shuffle,
-        false,
-        config.seed,
-        epoch as u64,
-    );
+    let order = BatchOrder {
+        batch_size: config.batch_size,
+        shuffle: config.shuffle,
+        drop_last: false,
+        seed: config.seed,
+    };
+    let batches = order.epoch(train.len(), epoch as u64);
     let update = config.update_at(epoch);
     let mut progress =
         data::progress::Progress::new(format!("epoch {}", epoch + 1), batches.len() as u64);

@@ -12,7 +12,7 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 use data::scaffold::descend;
-use data::{ImageBatcher, ImageSet, ImageTransform, train_batches};
+use data::{BatchOrder, ImageBatcher, ImageSet, ImageTransform, train_batches};
 use serde::{Deserialize, Serialize};
 
 /// The stack and its training; saved in the run's `config.json`.
@@ -161,24 +161,23 @@ impl AutoencoderState {
             seed: config.seed,
             ..Default::default()
         });
-        let seeds = (config.seed, epoch);
-        let (losses, train_seconds, _) =
-            train_batches(train.len(), config.batch_size, seeds, |_, indices| {
-                let images = batcher.batch_indices(train, indices, device).images;
-                let loss = self.model.stage_loss(images, stage);
-                (self.model, _) = descend(
-                    self.model.clone(),
-                    &mut self.optimizer,
-                    config.learning_rate,
-                    &loss,
-                );
-                loss.detach().inner()
-            });
-        let values = data::figure::tensor_values(Tensor::cat(losses, 0));
+        let order = BatchOrder::shuffled_full(config.batch_size, config.seed);
+        let pass = train_batches(train.len(), order, epoch, |_, indices| {
+            let images = batcher.batch_indices(train, indices, device).images;
+            let loss = self.model.stage_loss(images, stage);
+            (self.model, _) = descend(
+                self.model.clone(),
+                &mut self.optimizer,
+                config.learning_rate,
+                &loss,
+            );
+            loss.detach().inner()
+        });
+        let values = data::figure::tensor_values(Tensor::cat(pass.results, 0));
         AutoencoderEpoch {
             stage: stage.map_or("fine-tune".into(), |l| format!("layer {}", l + 1)),
             loss: values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len().max(1) as f64,
-            train_seconds,
+            train_seconds: pass.seconds,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The `vae` command line: `train | sample | encode | reconstruct | evaluate | experiment |
+//! The `vae` command line: `train | sample | encode | reconstruct | evaluate |
 //! ship`.
 //! Every subcommand calls one library function.
 
@@ -12,7 +12,7 @@ use crate::train::Preset;
 #[derive(Parser)]
 #[command(
     name = "vae",
-    about = "VAEs on MNIST: train (MLP or conv), sample, encode, reconstruct, evaluate (importance-sampled log-likelihood), experiments"
+    about = "VAEs on MNIST: train (MLP or conv), sample, encode, reconstruct, evaluate (importance-sampled log-likelihood)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,8 +34,6 @@ enum Command {
     Reconstruct(tasks::DigitsArgs),
     /// The importance-sampled test log-likelihood (IWAE bound) and the ELBO.
     Evaluate(tasks::EvaluateArgs),
-    /// Run the experiment answering one study question and write its report section.
-    Experiment(eval::experiment::ExperimentCommand),
     /// Write the encoder's and decoder's parameters as safetensors for PyTorch (Linear weights
     /// `[out, in]`; the command prints every tensor's name and shape).
     Export(data::run::ExportArgs),
@@ -80,11 +78,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let (_, model) = tasks::load_model(&args.run, &selected.device)?;
             data::run::export_safetensors(&model, &args.out)
         }
-        Command::Experiment(command) => command.run(
-            crate::experiments::REGISTRY,
-            selected,
-            data_dir.map(Into::into),
-        ),
     }
 }
 

@@ -6,7 +6,10 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 use data::run::SampleGrid;
 use data::scaffold::{fixed_normal, in_chunks};
-use data::{Binarise, ImageBatcher, ImageSet, ImageTransform, Run, SelectedDevice, train_batches};
+use data::{
+    BatchOrder, Binarise, ImageBatcher, ImageSet, ImageTransform, Run, SelectedDevice,
+    train_batches,
+};
 use eval::{Evaluator, SampleScores};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -122,17 +125,18 @@ pub fn train_epoch(
     let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
     let learning_rate = config.learning_rate_at(epoch);
     let n = train.len() / config.batch_size;
-    let seeds = (config.seed, epoch);
-    let (steps, train_seconds, images_per_second) =
-        train_batches(train.len(), config.batch_size, seeds, |i, indices| {
-            let images = batcher.batch_indices(train, indices, device).images;
-            let kl_weight = config.kl_weight_at(epoch as f64 + (i + 1) as f64 / n.max(1) as f64);
-            let noise_seed = data::seed::step_seed(config.seed, epoch, i);
-            (
-                state.step(images, config, learning_rate, kl_weight, noise_seed),
-                kl_weight,
-            )
-        });
+    let order = BatchOrder::shuffled_full(config.batch_size, config.seed);
+    let pass = train_batches(train.len(), order, epoch, |i, indices| {
+        let images = batcher.batch_indices(train, indices, device).images;
+        let kl_weight = config.kl_weight_at(epoch as f64 + (i + 1) as f64 / n.max(1) as f64);
+        let noise_seed = data::seed::step_seed(config.seed, epoch, i);
+        (
+            state.step(images, config, learning_rate, kl_weight, noise_seed),
+            kl_weight,
+        )
+    });
+    let (train_seconds, images_per_second, steps) =
+        (pass.seconds, pass.images_per_second, pass.results);
     let count = steps.len().max(1) as f64;
     let mut mean = StepStats::default();
     for (s, _) in &steps {

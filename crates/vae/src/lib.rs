@@ -8,12 +8,10 @@
 //! - [`train`]: the training step and the `course`, `strong` and `peer` presets;
 //! - [`epoch`]: epochs, the per-epoch test ELBO, sample scores and likelihood;
 //! - [`autoencoder`]: the stacked auto-encoder baseline (greedy pre-training, fine-tuning);
-//! - [`experiments`]: the measurements that answer VAE-Q1 to VAE-Q4.
 
 pub mod autoencoder;
 pub mod cli;
 pub mod epoch;
-pub mod experiments;
 pub mod gaps;
 pub mod importance;
 pub mod latent;

@@ -1,4 +1,4 @@
-//! `cargo run --release -p vae -- train | sample | encode | reconstruct | evaluate | experiment`.
+//! `cargo run --release -p vae -- train | sample | encode | reconstruct | evaluate`.
 
 use clap::Parser;
 

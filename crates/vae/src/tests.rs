@@ -339,17 +339,6 @@ fn the_best_gaussian_per_image_has_a_higher_elbo_than_the_encoder_and_stays_belo
     );
 }
 
-#[test]
-fn the_full_profile_loads_the_shipped_strong_vae_and_a_changed_config_does_not() {
-    let (name, full) = crate::experiments::Budget::new(false).strong_mlp();
-    assert!(
-        data::run::shipped_with_config("vae", &full).is_some(),
-        "data/pretrained/vae/{name} must hold the full profile's strong MLP run"
-    );
-    let quick = crate::experiments::Budget::new(true).strong_mlp().1;
-    assert!(data::run::shipped_with_config("vae", &quick).is_none());
-}
-
 /// Decoded prior samples of the shipped weights look like digits of every class to the MNIST
 /// classifier (the shipped model: 63.5% of 200 read with confidence above 0.9).
 #[test]

@@ -1,6 +1,5 @@
 use super::*;
 use crate::backend::{BackendChoice, select_device};
-use crate::batch::epoch_batches;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -52,7 +51,13 @@ fn epoch(
         .map(|x| x[0] - 2.0 * x[1] + 3.0 * x[2] + 0.5)
         .collect();
     let mut last = 0.0;
-    for batch in epoch_batches(64, 8, true, false, 7, index as u64) {
+    let order = crate::BatchOrder {
+        batch_size: 8,
+        shuffle: true,
+        drop_last: false,
+        seed: 7,
+    };
+    for batch in order.epoch(64, index as u64) {
         let bx: Vec<f32> = batch
             .iter()
             .flat_map(|&i| xs[i * 3..i * 3 + 3].to_vec())

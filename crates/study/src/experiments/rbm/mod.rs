@@ -1,0 +1,307 @@
+//! The experiments that answer RBM-Q1 to RBM-Q5, one file per question: each trains or
+//! loads what it needs, writes its figures, and writes its section of the report with the
+//! numbers it measured. Their quick and full budgets are declared once, in [`Budget`].
+
+mod q1_protocol;
+mod q1_pseudo_likelihood;
+mod q2_sweeps;
+mod q3_gibbs_steps;
+mod q4_missing_parts;
+mod q5_rows_removed;
+
+use crate::run_or_load::{SharedRun, seeded_epochs};
+use crate::{Context, Experiment};
+use anyhow::Context as _;
+use burn::tensor::{Device, Int, Tensor};
+use data::{ImageBatcher, ImageSet, ImageTransform, Mask};
+use eval::classifier::Classifier;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use rbm::ais::{AisConfig, LogZEstimate, base_rate_bias, estimate_log_z, mean_log_likelihood};
+use rbm::model::RbmConfig;
+use rbm::train::{EpochMetrics, InputMode, RbmState, TrainConfig, monitor, train_epoch};
+
+/// This crate's experiments, in report order.
+pub static REGISTRY: &[&dyn Experiment] = &[
+    &q1_pseudo_likelihood::EXPERIMENT,
+    &q2_sweeps::EXPERIMENT,
+    &q3_gibbs_steps::EXPERIMENT,
+    &q4_missing_parts::EXPERIMENT,
+];
+
+/// Sizes of the quick (CI) and full profiles, in one place.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    /// Hidden units of the model RBM-Q1 and Q3 to Q5 study.
+    pub hidden: usize,
+    pub epochs: usize,
+    /// Training digits (0: all 60,000).
+    pub train_limit: usize,
+    /// Test digits every evaluation averages over.
+    pub test_images: usize,
+    /// Test digits each completion of RBM-Q4 and Q5 averages over (two dozen completions of
+    /// `completion_steps` iterations each: the full test set would take half an hour on two
+    /// cores for a classifier accuracy already within about a percentage point at 2000).
+    pub completion_images: usize,
+    /// Intermediate distributions of AIS (100 chains).
+    pub ais_betas: usize,
+    /// RBM-Q2's sweeps.
+    pub sweep_hidden: &'static [usize],
+    pub sweep_learning_rates: &'static [f64],
+    /// `k` of the CD-k run RBM-Q3 compares with CD-1 and PCD-1.
+    pub long_cd_steps: usize,
+    /// Iterations of each completion in RBM-Q4 and Q5.
+    pub completion_steps: usize,
+}
+
+impl Budget {
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                hidden: 64,
+                epochs: 3,
+                train_limit: 10_000,
+                test_images: 1000,
+                completion_images: 1000,
+                ais_betas: 1000,
+                sweep_hidden: &[10, 64, 256],
+                sweep_learning_rates: &[0.005, 0.05, 0.5],
+                long_cd_steps: 10,
+                completion_steps: 50,
+            }
+        } else {
+            Self {
+                hidden: 500,
+                epochs: 20,
+                train_limit: 0,
+                test_images: 10_000,
+                completion_images: 2000,
+                ais_betas: 14_500,
+                sweep_hidden: &[10, 64, 256, 500],
+                sweep_learning_rates: &[0.001, 0.01, 0.1],
+                long_cd_steps: 25,
+                completion_steps: 200,
+            }
+        }
+    }
+}
+
+/// An epoch of a run as logged in `metrics.jsonl`, with the fields the experiment's hook
+/// added.
+#[derive(Clone, Debug, serde::Serialize, Deserialize)]
+pub struct Logged<Extra> {
+    pub epoch: usize,
+    pub wall_s: f64,
+    #[serde(flatten)]
+    pub metrics: EpochMetrics,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// No extra fields.
+#[derive(Clone, Debug, Default, serde::Serialize, Deserialize)]
+pub struct NoExtra {}
+
+/// What an RBM run trained here records at its end besides its wall time: the monitor's
+/// measures of the final RBM.
+#[derive(serde::Serialize)]
+struct RbmSummary {
+    #[serde(rename = "final")]
+    last: EpochMetrics,
+}
+
+/// What the RBM experiments share: the context, the budget and the data.
+pub struct Setup<'a> {
+    pub ctx: &'a Context,
+    pub budget: Budget,
+    pub train: &'a ImageSet,
+    pub test: &'a ImageSet,
+}
+
+impl<'a> Setup<'a> {
+    pub fn new(ctx: &'a Context) -> anyhow::Result<Self> {
+        Ok(Self {
+            budget: Budget::new(ctx.quick()),
+            train: ctx.train_set()?,
+            test: ctx.test_set()?,
+            ctx,
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        self.ctx.device()
+    }
+
+    fn ais(&self) -> AisConfig {
+        AisConfig::new()
+            .with_chains(100)
+            .with_betas(self.budget.ais_betas)
+    }
+
+    /// The binarised model that RBM-Q1 and Q3 to Q5 study.
+    fn base_config(&self) -> TrainConfig {
+        TrainConfig::new(RbmConfig::new().with_hidden(self.budget.hidden))
+            .with_learning_rate(0.05)
+            .with_batch_size(20)
+            .with_momentum(0.5)
+            .with_input(InputMode::Threshold)
+            .with_shuffle(true)
+            .with_monitor_images(500)
+            .with_epochs(self.budget.epochs)
+            .with_train_limit(self.budget.train_limit)
+    }
+
+    fn train_subset(&self, config: &TrainConfig) -> ImageSet {
+        self.train.clone().limited(config.train_limit)
+    }
+
+    /// The shipped run of `config` with its records, if this checkout has one (None after
+    /// `--retrain`): what an experiment reads where it would not train a model (RBM-Q3's
+    /// strong RBM).
+    fn shipped<Extra: serde::de::DeserializeOwned>(
+        &self,
+        config: &TrainConfig,
+    ) -> anyhow::Result<Option<(RbmState, Vec<Logged<Extra>>)>> {
+        let Some(dir) = data::run::shipped_with_config("rbm", config) else {
+            return Ok(None);
+        };
+        let trained = rbm::tasks::Trained::load(&dir, self.device())?;
+        let records = data::run::read_records(&dir)
+            .with_context(|| format!("reading the epoch records of {}", dir.display()))?;
+        Ok(Some((trained.state, records)))
+    }
+
+    /// The RBM of `config` (see [`Context::run_or_load`]) with its records: the shipped run
+    /// trained with it, loaded with its records, extras included (ship the run whose
+    /// experiment recorded the most: RBM-Q1's, with AIS every epoch); else the shared run
+    /// `<name>-<config hash>`, loaded, resumed or trained now, calling `after_epoch` after
+    /// every epoch for extra figures (merged into the epoch's record).
+    fn train<Extra: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        config: &TrainConfig,
+        mut after_epoch: impl FnMut(&RbmState) -> anyhow::Result<Map<String, Value>>,
+    ) -> anyhow::Result<(RbmState, Vec<Logged<Extra>>)> {
+        let device = self.device();
+        let train = self.train_subset(config);
+        let run = SharedRun {
+            model: "rbm",
+            name,
+            config,
+            seed: config.seed,
+        };
+        let obtained = self.ctx.run_or_load(
+            run,
+            |run| {
+                let mut hook = |state: &RbmState, _epoch: usize| after_epoch(state);
+                let init = || RbmState::new(config, device);
+                let epoch = |state: &mut RbmState, epoch| {
+                    train_epoch(state, epoch, &train, self.test, config, device)
+                };
+                seeded_epochs(
+                    run,
+                    device,
+                    config.seed,
+                    init,
+                    config.epochs,
+                    epoch,
+                    &mut [&mut hook],
+                )
+            },
+            |state| RbmSummary {
+                last: monitor(&state.rbm, &train, self.test, config, device),
+            },
+            |state| state,
+            |dir| Ok(rbm::tasks::Trained::load(dir, device)?.state),
+        )?;
+        let records = data::run::read_records(&obtained.dir)
+            .with_context(|| format!("reading the epoch records of {}", obtained.dir.display()))?;
+        Ok((obtained.model, records))
+    }
+
+    /// The evaluation's test images as `config` presents them, and their labels.
+    fn test_batch(&self, config: &TrainConfig, mask: Option<Mask>) -> data::ImageBatch {
+        self.first_test_images(config, mask, self.budget.test_images)
+    }
+
+    /// The first `count` test images as `config` presents them, and their labels.
+    fn first_test_images(
+        &self,
+        config: &TrainConfig,
+        mask: Option<Mask>,
+        count: usize,
+    ) -> data::ImageBatch {
+        let indices: Vec<usize> = (0..count.min(self.test.len())).collect();
+        ImageBatcher::new(ImageTransform {
+            mask,
+            ..config.transform()
+        })
+        .batch_indices(self.test, &indices, self.device())
+    }
+
+    fn log_likelihood(&self, state: &RbmState, config: &TrainConfig) -> (f64, LogZEstimate) {
+        let base = base_rate_bias(&config.pixel_means(self.train), self.train.len());
+        let estimate = estimate_log_z(&state.rbm, &base, &self.ais(), self.device());
+        let v = self.test_batch(config, None).images;
+        (mean_log_likelihood(&state.rbm, v, estimate.log_z), estimate)
+    }
+
+    fn classifier(&self) -> anyhow::Result<Classifier> {
+        Ok(eval::train::load_classifier(
+            &eval::pretrained_dir(),
+            data::DataSetName::Mnist,
+            self.device(),
+        )?
+        .0)
+    }
+}
+
+/// Fraction of images the classifier assigns to their label.
+fn accuracy(classifier: &Classifier, images: Tensor<2>, labels: Tensor<1, Int>) -> f64 {
+    let n = labels.dims()[0] as f64;
+    let predicted = classifier.forward(images).argmax(1).squeeze_dim::<1>(1);
+    predicted.equal(labels).int().sum().into_scalar::<i64>() as f64 / n
+}
+
+fn last<T>(records: &[T]) -> anyhow::Result<&T> {
+    records.last().context("at least one epoch")
+}
+
+/// Effective sample size (of 100 AIS chains) below which a few chains carry an estimate.
+pub(crate) const RELIABLE_ESS: f64 = 10.0;
+
+/// A sentence naming the table rows whose AIS estimate rests on fewer than [`RELIABLE_ESS`]
+/// effective chains (`(label, ess)` pairs), or nothing when every estimate is carried by
+/// many: the prose must not read an order into numbers the sampler did not pin down.
+fn unreliable_ais(rows: &[(String, f64)]) -> String {
+    let weak: Vec<String> = rows
+        .iter()
+        .filter(|(_, ess)| *ess < RELIABLE_ESS)
+        .map(|(label, ess)| format!("{label} (ESS {ess:.1})"))
+        .collect();
+    if weak.is_empty() {
+        return String::new();
+    }
+    format!(
+        "The AIS estimates of {} rest on a few of the 100 chains: on such a model the estimate \
+         moves by tens of nats from one epoch to the next (RBM-Q1), so read them as rough and \
+         compare those rows by the measures that need no Z (pseudo-likelihood, reconstruction \
+         error).",
+        weak.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod ais_tests {
+    use super::unreliable_ais;
+
+    #[test]
+    fn only_estimates_carried_by_few_chains_are_named() {
+        let rows = [("CD-1".to_string(), 22.5), ("PCD-1".to_string(), 1.0)];
+        let text = unreliable_ais(&rows);
+        assert!(text.contains("of PCD-1 (ESS 1.0) rest"), "{text}");
+        assert!(!text.contains("22.5"), "{text}");
+        assert!(unreliable_ais(&rows[..1]).is_empty());
+    }
+}

@@ -44,7 +44,7 @@ pub fn assemble(
     let mut answers: BTreeMap<String, report::Answer> = questions::all()
         .into_iter()
         .filter_map(|q| {
-            data::section::read_section(reports, &q.id).map(|body| (q.id, report::Answer { body }))
+            study::section::read_section(reports, &q.id).map(|body| (q.id, report::Answer { body }))
         })
         .collect();
     families::fill(&mut answers, reports)?;
@@ -57,7 +57,7 @@ pub fn assemble(
     write_text(&report_path, &text)?;
     data::run::write_json(
         &reports.join("results.json"),
-        &crate::results::collect(reports, &preamble.mode, &preamble.backend),
+        &crate::results::collect(reports, &preamble.mode, &preamble.backend)?,
     )?;
     write_text(
         &reports.join("index.html"),
@@ -110,7 +110,7 @@ fn render_templated(reports: &Path, source: NumbersSource) -> anyhow::Result<Vec
             broken.push(templated.id.to_string());
             study::answer::failure_notice(templated.id, &err)
         });
-        data::section::write_section(reports, templated.id, &markdown, &numbers)?;
+        study::section::write_section(reports, templated.id, &markdown, &numbers)?;
     }
     Ok(broken)
 }
@@ -246,7 +246,7 @@ mod tests {
         data::run::write_json(&path, &results).unwrap();
         let err = render(reports.path()).unwrap_err().to_string();
         assert!(err.contains("DBM-Q1"), "{err}");
-        let section = data::section::read_section(reports.path(), "DBM-Q1").unwrap();
+        let section = study::section::read_section(reports.path(), "DBM-Q1").unwrap();
         assert!(
             section.contains("the second-layer filters are much wider than the first-layer ones")
                 && section.contains("layer_2_radius = 4.37")
@@ -273,7 +273,7 @@ mod tests {
         data::run::write_json(&path, &results).unwrap();
         let err = render(reports.path()).unwrap_err().to_string();
         assert!(err.contains("DBM-Q1"), "{err}");
-        let section = data::section::read_section(reports.path(), "DBM-Q1").unwrap();
+        let section = study::section::read_section(reports.path(), "DBM-Q1").unwrap();
         assert!(section.contains("layer_2"), "{section}");
     }
 }

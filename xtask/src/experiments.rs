@@ -1,6 +1,6 @@
 //! The experiments `cargo xtask all` runs, read from the study layer's registries: each is
 //! the `experiment <ID>` subcommand of the `study` binary, built for the backend the GPU
-//! probe chose, and writes `reports/sections/<ID>.md` (see `data::section`).
+//! probe chose, and writes `reports/sections/<ID>.md` (see `study::section`).
 
 use std::path::Path;
 use std::process::Command;

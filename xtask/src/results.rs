@@ -160,7 +160,6 @@ const UNITS: &[(&[&str], &str)] = &[
             "*_parameters",
             "*channels",
             "filters",
-            "shown",
             "groups",
             "widths",
             "*_multipliers",
@@ -252,30 +251,51 @@ fn units(sections: &Value) -> (Map<String, Value>, Vec<String>) {
     (known, unknown)
 }
 
-/// The results file's content for the report in `reports`.
-pub fn collect(reports: &Path, profile: &str, backend: &str) -> Value {
+/// The results file's content for the report in `reports`: each section's numbers, read
+/// through its type where it has one (numbers the type does not hold fail here, naming the
+/// section); the type of each typed section, whose field docs state the units; and units
+/// guessed from field names for the sections without a type yet.
+pub fn collect(reports: &Path, profile: &str, backend: &str) -> anyhow::Result<Value> {
     let mut sections = Map::new();
-    if let Ok(entries) = std::fs::read_dir(reports.join("numbers")) {
-        let mut paths: Vec<_> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
-        paths.sort();
-        for path in paths {
-            let Some(id) = path.file_stem().and_then(|s| s.to_str()) else {
-                continue;
-            };
-            if let Ok(numbers) = data::run::read_json::<Value>(&path) {
-                sections.insert(id.to_string(), numbers);
+    let mut types = Map::new();
+    let mut untyped = Map::new();
+    for (id, numbers) in section_numbers(reports) {
+        match study::experiments::templated_section(&id) {
+            Some(templated) => {
+                sections.insert(id.clone(), (templated.reread)(&numbers)?);
+                types.insert(id, json!((templated.type_name)()));
+            }
+            None => {
+                untyped.insert(id.clone(), numbers.clone());
+                sections.insert(id, numbers);
             }
         }
     }
-    let sections = Value::Object(sections);
-    let (units, unknown) = units(&sections);
-    json!({
+    let (units, unknown) = units(&Value::Object(untyped));
+    Ok(json!({
         "profile": profile,
         "backend": backend,
+        "types": types,
         "units": units,
         "fields_without_unit": unknown,
         "sections": sections,
-    })
+    }))
+}
+
+/// Every `<reports>/numbers/<ID>.json`, by id.
+fn section_numbers(reports: &Path) -> Vec<(String, Value)> {
+    let Ok(entries) = std::fs::read_dir(reports.join("numbers")) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let id = path.file_stem()?.to_str()?.to_string();
+            Some((id, data::run::read_json::<Value>(&path).ok()?))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -286,19 +306,49 @@ mod tests {
     fn every_sections_numbers_are_collected_under_its_id() {
         let reports = tempfile::tempdir().unwrap();
         let numbers = reports.path().join("numbers");
-        data::run::write_json(&numbers.join("RBM-Q1.json"), &json!({ "ll": -86.1 })).unwrap();
+        data::run::write_json(&numbers.join("X-Q1.json"), &json!({ "ll": -86.1 })).unwrap();
         data::run::write_json(&numbers.join("families.json"), &json!([{ "fid": 3.5 }])).unwrap();
-        let results = collect(reports.path(), "quick", "flex");
-        assert_eq!(results["sections"]["RBM-Q1"]["ll"], json!(-86.1));
+        let results = collect(reports.path(), "quick", "flex").unwrap();
+        assert_eq!(results["sections"]["X-Q1"]["ll"], json!(-86.1));
         assert_eq!(results["sections"]["families"][0]["fid"], json!(3.5));
         assert_eq!(results["profile"], json!("quick"));
         assert_eq!(results["units"]["ll"], json!(null), "no rule for `ll`");
-        assert_eq!(results["fields_without_unit"], json!(["RBM-Q1/ll"]));
+        assert_eq!(results["fields_without_unit"], json!(["X-Q1/ll"]));
         assert_eq!(
             results["units"]["fid"],
             json!(unit_of("", "fid").unwrap()),
             "arrays of objects are searched too"
         );
+    }
+
+    #[test]
+    fn typed_sections_are_read_through_their_type_and_name_it() {
+        let reports = tempfile::tempdir().unwrap();
+        let committed: Value = data::run::read_json(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/numbers/DBM-Q1.json"),
+        )
+        .unwrap();
+        let path = reports.path().join("numbers").join("DBM-Q1.json");
+        data::run::write_json(&path, &committed).unwrap();
+        let results = collect(reports.path(), "full", "flex").unwrap();
+        assert_eq!(results["sections"]["DBM-Q1"], committed);
+        assert!(
+            results["types"]["DBM-Q1"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("q1_filters::FilterShapes")),
+            "{}",
+            results["types"]
+        );
+        assert_eq!(
+            results["fields_without_unit"],
+            json!([]),
+            "typed: no guessing"
+        );
+        let mut broken = committed.clone();
+        broken.as_object_mut().unwrap().remove("layer_1");
+        data::run::write_json(&path, &broken).unwrap();
+        let err = collect(reports.path(), "full", "flex").unwrap_err();
+        assert!(format!("{err:#}").contains("DBM-Q1"), "{err:#}");
     }
 
     #[test]
@@ -320,13 +370,17 @@ mod tests {
         );
     }
 
-    /// Every number the committed report cites has a unit: a new field without one fails
-    /// here, naming it.
+    /// Every number of an untyped section the committed report cites has a unit: a new
+    /// field without one fails here, naming it. (A typed section's units are its type's.)
     #[test]
-    fn every_number_of_the_committed_results_has_a_unit() {
+    fn every_number_of_the_committed_untyped_sections_has_a_unit() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/results.json");
         let results: Value = data::run::read_json(&path).unwrap();
-        let (_, unknown) = units(&results["sections"]);
+        let mut untyped = results["sections"].clone();
+        for typed in results["types"].as_object().unwrap().keys() {
+            untyped.as_object_mut().unwrap().remove(typed);
+        }
+        let (_, unknown) = units(&untyped);
         assert!(
             unknown.is_empty(),
             "no unit for {unknown:?}: add a rule to UNITS"

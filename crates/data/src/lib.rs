@@ -26,7 +26,6 @@ pub mod run;
 pub mod sampling;
 pub mod scaffold;
 pub mod scatter;
-pub mod section;
 pub mod seed;
 pub mod threads;
 pub mod ticks;

@@ -11,9 +11,10 @@ use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use data::section::ExperimentArgs;
 use data::{DataSetName, ImageSet, RunOptions, SelectedDevice, Split};
 use serde::Serialize;
+
+use crate::section::ExperimentArgs;
 
 use eval::Evaluator;
 
@@ -224,7 +225,7 @@ impl Context {
         markdown: &str,
         numbers: &impl Serialize,
     ) -> anyhow::Result<()> {
-        data::section::write_section(&self.args.reports, id, markdown, numbers)
+        crate::section::write_section(&self.args.reports, id, markdown, numbers)
     }
 }
 
@@ -279,7 +280,7 @@ mod tests {
         ];
         run(&registry, "x-q3", &ctx).unwrap();
         assert_eq!(
-            data::section::read_section(reports.path(), "X-Q2").as_deref(),
+            crate::section::read_section(reports.path(), "X-Q2").as_deref(),
             Some("answered by X-Q2")
         );
         let err = run(&registry, "X-Q9", &ctx).unwrap_err().to_string();

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod experiment;
 pub mod experiments;
 pub mod run_or_load;
+pub mod section;
 
 pub use answer::Answer;
 pub use experiment::{Context, Experiment};

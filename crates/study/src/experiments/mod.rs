@@ -35,6 +35,8 @@ pub struct Templated {
     /// Reads the numbers as the section's type and writes them back (see
     /// [`answer::reread`]).
     pub reread: fn(&serde_json::Value) -> anyhow::Result<serde_json::Value>,
+    /// The Rust type of its numbers, whose field docs state their units.
+    pub type_name: fn() -> &'static str,
 }
 
 const fn templated<T: Answer>() -> Templated {
@@ -42,11 +44,15 @@ const fn templated<T: Answer>() -> Templated {
         id: T::ID,
         render: answer::render_json::<T>,
         reread: answer::reread::<T>,
+        type_name: std::any::type_name::<T>,
     }
 }
 
 /// Every section answered by a template, in report order.
-pub static TEMPLATED: &[Templated] = &[templated::<self::dbm::q1_filters::FilterShapes>()];
+pub static TEMPLATED: &[Templated] = &[
+    templated::<self::dbm::q1_filters::FilterShapes>(),
+    templated::<self::dbm::q2_samples::DbmSamples>(),
+];
 
 /// The template-rendering of section `id`, if its answer is a template.
 pub fn templated_section(id: &str) -> Option<&'static Templated> {

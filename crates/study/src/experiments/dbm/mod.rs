@@ -5,8 +5,8 @@
 //! (hours on a CPU).
 
 pub mod q1_filters;
-mod q2_published;
-mod q2_samples;
+pub mod q2_published;
+pub mod q2_samples;
 
 use crate::run_or_load::{NoSummary, SharedRun, seeded_epochs};
 use crate::{Context, Experiment};

@@ -38,10 +38,10 @@ pub fn write_section(
     numbers: &impl Serialize,
 ) -> anyhow::Result<()> {
     let section = sections_dir(reports).join(format!("{id}.md"));
-    crate::run::write_atomically(&section, |f| {
+    data::run::write_atomically(&section, |f| {
         std::io::Write::write_all(f, markdown.as_bytes())
     })?;
-    crate::run::write_json(&reports.join("numbers").join(format!("{id}.json")), numbers)?;
+    data::run::write_json(&reports.join("numbers").join(format!("{id}.json")), numbers)?;
     eprintln!("wrote {}", section.display());
     Ok(())
 }

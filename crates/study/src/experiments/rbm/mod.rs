@@ -308,21 +308,72 @@ fn accuracy(classifier: &Classifier, images: Tensor<2>, labels: Tensor<1, Int>) 
 mod tests {
     use super::*;
 
+    fn committed_results() -> Value {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/results.json");
+        data::run::read_json(&path).unwrap()
+    }
+
+    /// Section `id`'s committed numbers with `fields` set, rendered.
+    fn render(results: &Value, id: &str, fields: Vec<(&str, Value)>) -> String {
+        let mut numbers = results["sections"][id].clone();
+        for (name, value) in fields {
+            numbers[name] = value;
+        }
+        let templated = crate::experiments::templated_section(id).expect("templated");
+        (templated.render)(&numbers).unwrap()
+    }
+
     /// A quick run's numbers render: the quick branch of every RBM template names only
     /// fields such numbers hold and no check of the full profile's claims (here the committed
     /// full-profile numbers, marked as a quick run's, which would pass those checks).
     #[test]
     fn every_rbm_section_renders_its_quick_profile() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/results.json");
-        let results: Value = data::run::read_json(&path).unwrap();
+        let results = committed_results();
         let quick = serde_json::to_value(Evaluation::of(&Budget::new(true), true)).unwrap();
         for id in ["RBM-Q1", "RBM-Q2", "RBM-Q3", "RBM-Q4", "RBM-Q5"] {
-            let mut numbers = results["sections"][id].clone();
-            numbers["evaluation"] = quick.clone();
-            let templated = crate::experiments::templated_section(id).expect("templated");
-            let text = (templated.render)(&numbers).unwrap();
+            let text = render(&results, id, vec![("evaluation", quick.clone())]);
             assert!(text.starts_with("*Quick profile"), "{id}: {text}");
+            assert!(text.contains("1,000 test digits"), "{id}: {text}");
         }
+    }
+
+    /// The optional numbers a full run now records show: the shipped strong run's training
+    /// and AIS (RBM-Q1), the model's own samples (RBM-Q3), the intact digits' accuracy
+    /// (RBM-Q4).
+    #[test]
+    fn a_full_run_s_optional_numbers_show_in_its_sections() {
+        let results = committed_results();
+        let full = serde_json::to_value(Evaluation::of(&Budget::new(false), false)).unwrap();
+        let strong = q1_pseudo_likelihood::shipped_strong()
+            .unwrap()
+            .expect("shipped");
+        let q1 = render(
+            &results,
+            "RBM-Q1",
+            vec![
+                ("evaluation", full.clone()),
+                ("strong", serde_json::to_value(strong).unwrap()),
+            ],
+        );
+        assert!(
+            q1.contains(
+                "**-85.16 nats** (ESS 76.7; log Z moved 0.01 nats from the 4x shorter \
+                 schedule: converged by the project's rule)"
+            ) && q1.contains("(3948 s of training"),
+            "{q1}"
+        );
+        let scores = results["sections"]["RBM-Q3"]["sample_scores"]["scores"].clone();
+        let q3 = render(&results, "RBM-Q3", vec![("noise_chain_scores", scores)]);
+        assert!(
+            q3.contains("The 10,000 chains from noise after 1000 steps, scored as samples by the eval classifier: FID 71.7"),
+            "{q3}"
+        );
+        let q4 = render(&results, "RBM-Q4", vec![("accuracy_intact", 0.988.into())]);
+        assert!(
+            q4.contains("82.8% (intact digits: 98.8%)")
+                && q4.contains("Classifier accuracy on the intact digits: 98.8%."),
+            "{q4}"
+        );
     }
 }

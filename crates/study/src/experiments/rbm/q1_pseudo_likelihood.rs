@@ -133,7 +133,7 @@ fn plot(ctx: &Setup, records: &[Logged<AisEpoch>]) -> anyhow::Result<()> {
 
 /// The shipped `strong` RBM's config, training time and AIS score (its `ais.json`, written
 /// by `rbm evaluate`), when this checkout has it: the likelihood a well-trained RBM reaches.
-fn shipped_strong() -> anyhow::Result<Option<StrongRun>> {
+pub(super) fn shipped_strong() -> anyhow::Result<Option<StrongRun>> {
     let Some(dir) = data::run::shipped("rbm", "strong") else {
         return Ok(None);
     };

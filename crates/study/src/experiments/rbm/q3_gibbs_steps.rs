@@ -95,10 +95,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         noise_record = noise_record.or(record);
     }
     let noise_chain_scores = noise_record.as_ref().map(|r| r.scores.clone());
-    let sample_scores = match shipped_strong_record(ctx, model.batch.labels.dims()[0])? {
-        Some(strong) => Some(strong),
-        None => noise_record,
-    };
+    let sample_scores = shipped_strong_record(ctx, model.batch.labels.dims()[0])?.or(noise_record);
     if let Some(record) = &sample_scores {
         record.write(ctx.ctx.reports(), "rbm")?;
     }

@@ -376,4 +376,40 @@ mod tests {
             "{q4}"
         );
     }
+
+    /// The ablation table reads each run against the strong one, leaves an estimate AIS has
+    /// not converged on out of the ranking, and gives the commands for what is missing.
+    #[test]
+    fn the_strong_preset_s_ablations_are_ranked_by_converged_estimates_only() {
+        let results = committed_results();
+        let mut protocol: q1_protocol::Protocol =
+            serde_json::from_value(results["sections"]["RBM-Q1"]["protocol"].clone()).unwrap();
+        let cd_1 = protocol.rows.iter_mut().find(|r| r.run == "strong-cd-1");
+        cd_1.expect("a CD-1 row").score.converged = false;
+        let missing = [&q1_protocol::ABLATIONS[2]];
+        let protocol = q1_protocol::Protocol::new(protocol.rows, &missing);
+        let q1 = render(
+            &results,
+            "RBM-Q1",
+            vec![("protocol", serde_json::to_value(protocol).unwrap())],
+        );
+        assert!(
+            q1.contains("| -106.41 | -21.25 | 90.8 of 100 | no (the 4x shorter schedule gave "),
+            "{q1}"
+        );
+        assert!(
+            q1.contains(
+                "converged estimates only): a constant learning rate, instead of x0.99 per \
+                 epoch (-8.81 nats);"
+            ),
+            "the unconverged CD-1 row is not ranked: {q1}"
+        );
+        assert!(
+            q1.contains(
+                "Not measured here: no weight decay, instead of 2e-4 (`rbm train --preset \
+                 strong --name strong-no-weight-decay --set weight-decay=0`); then"
+            ),
+            "{q1}"
+        );
+    }
 }

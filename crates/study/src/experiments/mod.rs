@@ -50,6 +50,11 @@ const fn templated<T: Answer>() -> Templated {
 
 /// Every section answered by a template, in report order.
 pub static TEMPLATED: &[Templated] = &[
+    templated::<self::rbm::q1_pseudo_likelihood::MonitoredRun>(),
+    templated::<self::rbm::q2_sweeps::Sweeps>(),
+    templated::<self::rbm::q3_gibbs_steps::GibbsSteps>(),
+    templated::<self::rbm::q4_missing_parts::Completions>(),
+    templated::<self::rbm::q5_rows_removed::RowsRemoved>(),
     templated::<self::dbm::q1_filters::FilterShapes>(),
     templated::<self::dbm::q2_samples::DbmSamples>(),
 ];

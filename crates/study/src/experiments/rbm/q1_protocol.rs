@@ -1,12 +1,12 @@
 //! RBM-Q1's account of the strong preset: shipped runs that undo one of its choices at a
 //! time, scored by AIS on the same stochastically binarised test digits, say what each
 //! choice gave. The experiment only reads them (each is an hour or more of training); the
-//! commands that make them are in the section itself.
+//! section prints the commands that make the missing ones.
 
 use std::path::Path;
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use rbm::tasks::{ais_file, input_name};
 use rbm::train::{InputMode, Preset, TrainConfig};
@@ -58,15 +58,18 @@ pub const ABLATIONS: [Ablation; 5] = [
     },
 ];
 
-/// An AIS result as this paragraph reads it (the 4x longer of `evaluate`'s two schedules).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// An AIS result as the section reads it (the 4x longer of `evaluate`'s two schedules).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Score {
+    /// Nats per test image.
     pub log_likelihood: f64,
     /// The shorter schedule's score: with the longer one, the spread a reader sees where
     /// AIS has not converged.
     pub shorter_schedule_log_likelihood: f64,
+    /// Chains (of `chains`) that effectively carry the estimate.
     pub effective_sample_size: f64,
     pub chains: usize,
+    /// By the project's rule (`rbm::ais::convergence`).
     pub converged: bool,
 }
 
@@ -91,12 +94,46 @@ impl Score {
 }
 
 /// One row of the table: a run, how its test digits were binarised, its score.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Row {
     pub run: String,
+    /// What differs from the strong preset ("-" for the strong run).
     pub change: String,
+    /// How the test digits were binarised ("dynamic" or "threshold").
     pub test_digits: String,
     pub score: Score,
+}
+
+/// The strong run and its shipped ablations, and the ablations this checkout lacks.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Protocol {
+    /// The strong run first, then each shipped ablation.
+    pub rows: Vec<Row>,
+    /// The ablations not shipped, with what the section needs to say how to make them.
+    pub not_measured: Vec<Unmeasured>,
+}
+
+/// An ablation this checkout lacks.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Unmeasured {
+    pub name: String,
+    pub change: String,
+    /// The `--set` flags that make it from the strong preset.
+    pub flags: Vec<String>,
+}
+
+impl Protocol {
+    pub fn new(rows: Vec<Row>, missing: &[&Ablation]) -> Self {
+        let not_measured = missing
+            .iter()
+            .map(|a| Unmeasured {
+                name: a.name.into(),
+                change: a.change.into(),
+                flags: a.flags.iter().map(|f| f.to_string()).collect(),
+            })
+            .collect();
+        Self { rows, not_measured }
+    }
 }
 
 /// The shipped strong run and every shipped ablation as rows (the threshold run twice: on
@@ -147,162 +184,10 @@ pub fn rows(strong_dir: &Path) -> (Vec<Row>, Vec<&'static Ablation>) {
     (rows, missing)
 }
 
-/// The paragraph: the table against the strong run's score, and how to make what is missing.
-pub fn paragraph(rows: &[Row], missing: &[&Ablation]) -> (String, Value) {
-    let mut md = String::from("\n**What each choice of the strong preset gave.** ");
-    let strong = rows.first().filter(|r| r.run == "strong");
-    if let Some(strong) = strong.filter(|_| rows.len() > 1) {
-        md.push_str(
-            "The strong preset with one of its choices undone (the same seed; 200 epochs but in \
-             the epochs row), \
-             scored by AIS like it:\n\n\
-             | run | change from the strong preset | test digits | AIS test log-likelihood | against strong | ESS of chains | converged |\n\
-             |---|---|---|---:|---:|---:|---|\n",
-        );
-        for r in rows {
-            let against = if r.run == "strong" {
-                "-".to_string()
-            } else {
-                format!(
-                    "{:+.2}",
-                    r.score.log_likelihood - strong.score.log_likelihood
-                )
-            };
-            let converged = if r.score.converged {
-                "yes".to_string()
-            } else {
-                format!(
-                    "no (the 4x shorter schedule gave {:.2})",
-                    r.score.shorter_schedule_log_likelihood
-                )
-            };
-            md.push_str(&format!(
-                "| {} | {} | {} | {:.2} | {against} | {:.1} of {} | {converged} |\n",
-                r.run,
-                r.change,
-                r.test_digits,
-                r.score.log_likelihood,
-                r.score.effective_sample_size,
-                r.score.chains,
-            ));
-        }
-        md.push_str(
-            "\nA negative difference is what undoing that choice cost. Thresholded and \
-             stochastically binarised test digits are different test sets: only rows on the \
-             same test digits compare.",
-        );
-        let mut same_digits: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.run != "strong" && r.test_digits == strong.test_digits)
-            // An estimate AIS has not converged on says nothing about the cost.
-            .filter(|r| r.score.converged)
-            .collect();
-        same_digits.sort_by(|a, b| a.score.log_likelihood.total_cmp(&b.score.log_likelihood));
-        if !same_digits.is_empty() {
-            let ranked: Vec<String> = same_digits
-                .iter()
-                .map(|r| {
-                    let cost = r.score.log_likelihood - strong.score.log_likelihood;
-                    format!("{} ({cost:.2} nats)", r.change)
-                })
-                .collect();
-            md.push_str(&format!(
-                " The choices measured here, costliest undone first (converged estimates only): {}.",
-                ranked.join("; ")
-            ));
-        }
-        md.push('\n');
-    } else {
-        md.push_str(
-            "No run of the strong preset with one choice undone ships with this checkout yet.\n",
-        );
-    }
-    if !missing.is_empty() {
-        md.push_str("\nNot measured here: ");
-        let commands: Vec<String> = missing
-            .iter()
-            .map(|a| {
-                let flags: Vec<String> = a.flags.iter().map(|f| format!("--set {f}")).collect();
-                format!(
-                    "{} (`rbm train --preset strong --name {} {}`)",
-                    a.change,
-                    a.name,
-                    flags.join(" ")
-                )
-            })
-            .collect();
-        md.push_str(&commands.join("; "));
-        md.push_str(
-            "; then `rbm evaluate --run runs/rbm/<name> --test-input dynamic` (a threshold-trained \
-             run: `--test-input threshold,dynamic`) and `rbm ship`.\n",
-        );
-    }
-    let names: Vec<&str> = missing.iter().map(|a| a.name).collect();
-    (md, json!({ "rows": rows, "not_measured": names }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(run: &str, tested: &str, ll: f64) -> Row {
-        Row {
-            run: run.into(),
-            change: format!("{run} change"),
-            test_digits: tested.into(),
-            score: Score {
-                log_likelihood: ll,
-                shorter_schedule_log_likelihood: ll + 0.5,
-                effective_sample_size: 50.0,
-                chains: 100,
-                converged: run != "strong-cd-1",
-            },
-        }
-    }
-
-    #[test]
-    fn the_table_gives_each_ablation_against_strong_and_the_commands_for_the_missing_ones() {
-        let rows = [
-            row("strong", "dynamic", -85.16),
-            row("strong-cd-1", "dynamic", -105.5),
-            row("strong-threshold", "dynamic", -101.25),
-            row("strong-threshold", "threshold", -70.0),
-            row("strong-constant-lr", "dynamic", -85.3),
-        ];
-        let (md, numbers) = paragraph(&rows, &[&ABLATIONS[2]]);
-        assert!(
-            md.contains("| strong | strong change | dynamic | -85.16 | - | 50.0 of 100 | yes |"),
-            "{md}"
-        );
-        assert!(
-            md.contains(
-                "| strong-cd-1 | strong-cd-1 change | dynamic | -105.50 | -20.34 | 50.0 of 100 | no (the 4x shorter schedule gave -105.00) |"
-            ),
-            "{md}"
-        );
-        assert!(
-            md.contains(
-                "| strong-threshold | strong-threshold change | threshold | -70.00 | +15.16 |"
-            ),
-            "{md}"
-        );
-        assert!(
-            md.contains(
-                "`rbm train --preset strong --name strong-no-weight-decay --set weight-decay=0`"
-            ),
-            "{md}"
-        );
-        assert!(
-            md.contains(
-                "costliest undone first (converged estimates only): strong-threshold change \
-                 (-16.09 nats); strong-constant-lr change (-0.14 nats)."
-            ),
-            "the unconverged CD-1 row (-20.34) is not read: {md}"
-        );
-        assert_eq!(numbers["not_measured"], json!(["strong-no-weight-decay"]));
-        let (none, _) = paragraph(&rows[..1], &[]);
-        assert!(none.contains("No run of the strong preset"), "{none}");
-    }
+    use serde_json::json;
 
     #[test]
     fn each_ablation_s_flags_make_its_config_and_change_the_strong_preset() {

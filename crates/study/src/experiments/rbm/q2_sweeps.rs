@@ -1,12 +1,15 @@
 //! RBM-Q2: hidden units, learning rate and training length against reconstructions and
 //! likelihood.
 
+use crate::answer::Answer;
 use crate::experiment::Question;
 use data::figure::{digit_grid, save_png, tensor_values};
 use data::plot::{LinePlot, Series};
-use serde_json::{Map, json};
+use rbm::ais::LogZEstimate;
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
 
-use super::{NoExtra, Setup, last, unreliable_ais};
+use super::{Evaluation, Logged, NoExtra, Setup};
 use rbm::train::TrainConfig;
 
 pub static EXPERIMENT: Question = Question {
@@ -15,23 +18,55 @@ pub static EXPERIMENT: Question = Question {
     run: |ctx| run(&Setup::new(ctx)?),
 };
 
-/// RBM-Q2: hidden units, learning rate and training length.
-fn run(ctx: &Setup) -> anyhow::Result<()> {
+/// One setting of the sweeps, trained and scored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SweepRun {
+    /// E.g. "64 hidden, lr 0.05".
+    pub setting: String,
+    pub config: TrainConfig,
+    /// Nats per test image, by `ais`.
+    pub ais_test_log_likelihood: f64,
+    pub ais: LogZEstimate,
+    /// Every epoch's monitor (pseudo-likelihoods in nats per image, reconstruction error per
+    /// pixel).
+    pub epochs: Vec<Logged<NoExtra>>,
+}
+
+/// RBM-Q2's numbers: the runs of both sweeps, hidden units then learning rates.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sweeps {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    pub runs: Vec<SweepRun>,
+}
+
+impl Answer for Sweeps {
+    const ID: &'static str = "RBM-Q2";
+}
+
+/// Every setting of the sweeps with its label: the hidden units at the base learning rate,
+/// then the other learning rates at the base hidden units.
+fn settings(ctx: &Setup) -> Vec<(String, TrainConfig)> {
     let base = ctx.base_config();
-    let (hidden_sizes, learning_rates) = (ctx.budget.sweep_hidden, ctx.budget.sweep_learning_rates);
     let mut settings: Vec<(String, TrainConfig)> = Vec::new();
-    for &hidden in hidden_sizes {
+    for &hidden in ctx.budget.sweep_hidden {
         let mut c = base.clone();
         c.model.hidden = hidden;
         settings.push((format!("{hidden} hidden, lr {}", c.learning_rate), c));
     }
-    for &lr in learning_rates {
+    for &lr in ctx.budget.sweep_learning_rates {
         let mut c = base.clone();
         c.learning_rate = lr;
         if lr != base.learning_rate {
             settings.push((format!("{} hidden, lr {lr}", c.model.hidden), c));
         }
     }
+    settings
+}
+
+/// RBM-Q2: hidden units, learning rate and training length.
+fn run(ctx: &Setup) -> anyhow::Result<()> {
+    let base = ctx.base_config();
     let originals = ctx
         .test_batch(&base, None)
         .images
@@ -43,32 +78,11 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         "mean squared error",
     )
     .log_y(true);
-    let mut md = format!(
-        "Every run: PCD-1, momentum {}, batch {}, {} epochs on {} thresholded training digits; AIS \
-         ({} chains, {} temperatures) after the last epoch on {} test digits.\n\n\
-         | setting | AIS test log-likelihood | AIS ESS | PL exact | test reconstruction MSE | MSE after epoch 1 |\n|---|---:|---:|---:|---:|---:|\n",
-        base.momentum,
-        base.batch_size,
-        base.epochs,
-        ctx.train_subset(&base).len(),
-        ctx.ais().chains,
-        ctx.ais().betas,
-        ctx.budget.test_images
-    );
-    let mut numbers = Vec::new();
-    let mut ais_support = Vec::new();
-    for (i, (label, config)) in settings.iter().enumerate() {
+    let mut runs = Vec::new();
+    for (i, (label, config)) in settings(ctx).into_iter().enumerate() {
         let (state, records) =
-            ctx.train::<NoExtra>(&format!("q2-{i}"), config, |_| Ok(Map::new()))?;
-        let (ll, estimate) = ctx.log_likelihood(&state, config);
-        let last = last(&records)?;
-        md.push_str(&format!(
-            "| {label} | {ll:.2} | {:.1} | {:.2} | {:.4} | {:.4} |\n",
-            estimate.effective_sample_size,
-            last.metrics.pseudo_likelihood_exact,
-            last.metrics.test_reconstruction_mse,
-            &records[0].metrics.test_reconstruction_mse
-        ));
+            ctx.train::<NoExtra>(&format!("q2-{i}"), &config, |_| Ok(Map::new()))?;
+        let (ll, estimate) = ctx.log_likelihood(&state, &config);
         mse_plot = mse_plot.with_series(Series::new(
             label.clone(),
             records
@@ -77,23 +91,20 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
                 .collect(),
         ));
         rows.push(tensor_values(state.rbm.reconstruct(originals.clone())));
-        ais_support.push((label.clone(), estimate.effective_sample_size));
-        numbers.push(json!({ "setting": label, "config": config, "ais_test_log_likelihood": ll, "ais": estimate, "epochs": records }));
+        runs.push(SweepRun {
+            setting: label,
+            config,
+            ais_test_log_likelihood: ll,
+            ais: estimate,
+            epochs: records,
+        });
     }
-    let (grid_path, grid_link) = ctx.ctx.figure("rbm-q2-reconstructions.png");
+    let (grid_path, _) = ctx.ctx.figure("rbm-q2-reconstructions.png");
     save_png(&digit_grid(&rows.concat(), 10, None), &grid_path)?;
-    let (plot_path, plot_link) = ctx.ctx.figure("rbm-q2-reconstruction-error.png");
+    let (plot_path, _) = ctx.ctx.figure("rbm-q2-reconstruction-error.png");
     mse_plot.save(&plot_path)?;
-    md.push_str(&format!(
-        "\n![reconstructions]({grid_link})\n\nRows: unseen test digits, then their mean-field \
-         reconstructions by each setting, in the order of the table.\n\n![error]({plot_link})\n\n\
-         More hidden units give the model more features to explain a digit with, so reconstructions \
-         sharpen and the error falls; the likelihood needs more than good reconstructions (a model \
-         can reconstruct well and still spread probability badly), which is why both columns are \
-         shown. The learning rate trades speed against stability; the curves show the effect of \
-         training length epoch by epoch. {}\n",
-        unreliable_ais(&ais_support)
-    ));
-    ctx.ctx
-        .write_section("RBM-Q2", &md, &json!({ "runs": numbers }))
+    ctx.ctx.write_answer(&Sweeps {
+        evaluation: Some(ctx.evaluation()),
+        runs,
+    })
 }

@@ -7,9 +7,11 @@ use burn::tensor::Tensor;
 use data::Mask;
 use data::figure::{digit_grid, save_png, tensor_values};
 use eval::classifier::Classifier;
-use serde_json::{Map, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
 
-use super::{NoExtra, Setup, accuracy};
+use super::{Evaluation, NoExtra, Setup, accuracy};
+use crate::answer::Answer;
 use rbm::inpaint::{Completion, complete, missing_mse};
 use rbm::train::{RbmState, TrainConfig};
 
@@ -87,76 +89,92 @@ impl Completer<'_> {
     }
 }
 
-fn run(c: &Completer) -> anyhow::Result<()> {
-    let (ctx, config, steps, classifier) = (c.setup, &c.config, c.steps, &c.classifier);
+/// One way of completing one kind of hole, measured on the test digits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompletionResult {
+    pub mask: Mask,
+    pub method: Completion,
+    /// Mean squared error per missing pixel, pixels in [0, 1].
+    pub mse_missing: f64,
+    /// Fraction in [0, 1] of completed digits the classifier reads as their label.
+    pub accuracy: f64,
+    /// The same for the digits left incomplete.
+    pub accuracy_incomplete: f64,
+}
 
-    // RBM-Q4: three ways of completing, on two kinds of hole.
-    let clean_acc = {
+/// RBM-Q4's numbers: three ways of completing, on two kinds of hole.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Completions {
+    pub config: TrainConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    /// Fraction in [0, 1] of the intact test digits the classifier reads as their label
+    /// (optional, so numbers without it still read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_intact: Option<f64>,
+    /// Each hole with each method of [`Completion::ALL`], in that order.
+    pub results: Vec<CompletionResult>,
+}
+
+impl Answer for Completions {
+    const ID: &'static str = "RBM-Q4";
+}
+
+/// The holes RBM-Q4 completes.
+const MASKS: [Mask; 2] = [
+    Mask::BottomRows { n: 12 },
+    Mask::Quadrant {
+        quadrant: data::Quadrant::TopLeft,
+    },
+];
+
+fn run(c: &Completer) -> anyhow::Result<()> {
+    let (ctx, config, classifier) = (c.setup, &c.config, &c.classifier);
+    let accuracy_intact = {
         let batch = ctx.first_test_images(config, None, ctx.budget.completion_images);
         accuracy(classifier, batch.images, batch.labels)
     };
-    let mut q4 = format!(
-        "Model: {} hidden units, PCD-1, {} epochs (thresholded digits); {} iterations per completion; \
-         {} test digits. Classifier accuracy on the intact digits: {:.1}%.\n\n\
-         | hole | method | MSE on missing pixels | classifier accuracy | accuracy left incomplete |\n|---|---|---:|---:|---:|\n",
-        config.model.hidden,
-        config.epochs,
-        steps,
-        ctx.budget.completion_images,
-        100.0 * clean_acc
-    );
-    let mut q4_numbers = Vec::new();
-    let mut q4_figures = String::new();
-    for mask in [
-        Mask::BottomRows { n: 12 },
-        Mask::Quadrant {
-            quadrant: data::Quadrant::TopLeft,
-        },
-    ] {
-        let mut rows = Vec::new();
-        for how in Completion::ALL {
-            let Completed {
-                error,
-                accuracy: acc,
-                accuracy_incomplete: corrupted_acc,
-                batch,
-                completed,
-            } = c.measure(mask, how);
-            q4.push_str(&format!(
-                "| {} | {} | {error:.4} | {:.1}% | {:.1}% |\n",
-                mask.label(),
-                how.name(),
-                100.0 * acc,
-                100.0 * corrupted_acc
-            ));
-            q4_numbers.push(json!({ "mask": mask, "method": how, "mse_missing": error, "accuracy": acc, "accuracy_incomplete": corrupted_acc }));
-            if rows.is_empty() {
-                rows.push(tensor_values(
-                    batch.clean.clone().expect("masked").slice([0..10, 0..784]),
-                ));
-                rows.push(tensor_values(batch.images.clone().slice([0..10, 0..784])));
-            }
-            rows.push(tensor_values(completed.slice([0..10, 0..784])));
-        }
-        let name = format!("rbm-q4-{}.png", mask.label());
-        let (path, link) = ctx.ctx.figure(&name);
-        save_png(&digit_grid(&rows.concat(), 10, None), &path)?;
-        q4_figures.push_str(&format!("![{name}]({link})\n\n"));
+    let mut results = Vec::new();
+    for mask in MASKS {
+        results.extend(complete_hole(c, mask)?);
     }
-    q4.push_str(&format!(
-        "\n{q4_figures}Rows of each figure: original, with the hole, then free-running Gibbs, clamped \
-         Gibbs, clamped mean-field.\n\n"
-    ));
-    q4.push_str(
-        "The free-running chain (the course's method) resamples the known pixels too, so it may \
-         wander off the digit it was given; clamping the known pixels turns the chain into a sampler \
-         of `p(missing | known)`, and mean-field replaces sampling by its deterministic average. \
-         Compare the rows of the table: error on the hole and whether the completed digit is \
-         recognised as the right one.\n",
-    );
-    ctx.ctx.write_section(
-        "RBM-Q4",
-        &q4,
-        &json!({ "config": config, "results": q4_numbers }),
-    )
+    ctx.ctx.write_answer(&Completions {
+        config: config.clone(),
+        evaluation: Some(ctx.evaluation()),
+        accuracy_intact: Some(accuracy_intact),
+        results,
+    })
+}
+
+/// Every method on one kind of hole, and their figure: the originals, the digits with the
+/// hole, then each method's completions.
+fn complete_hole(c: &Completer, mask: Mask) -> anyhow::Result<Vec<CompletionResult>> {
+    let mut rows = Vec::new();
+    let mut results = Vec::new();
+    for how in Completion::ALL {
+        let Completed {
+            error,
+            accuracy: acc,
+            accuracy_incomplete,
+            batch,
+            completed,
+        } = c.measure(mask, how);
+        results.push(CompletionResult {
+            mask,
+            method: how,
+            mse_missing: error,
+            accuracy: acc,
+            accuracy_incomplete,
+        });
+        if rows.is_empty() {
+            rows.push(tensor_values(
+                batch.clean.clone().expect("masked").slice([0..10, 0..784]),
+            ));
+            rows.push(tensor_values(batch.images.clone().slice([0..10, 0..784])));
+        }
+        rows.push(tensor_values(completed.slice([0..10, 0..784])));
+    }
+    let (path, _) = c.setup.ctx.figure(&format!("rbm-q4-{}.png", mask.label()));
+    save_png(&digit_grid(&rows.concat(), 10, None), &path)?;
+    Ok(results)
 }

@@ -3,24 +3,60 @@
 
 use data::Mask;
 use data::plot::{LinePlot, Series};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::Evaluation;
 use super::q4_missing_parts::Completer;
+use crate::answer::Answer;
 use rbm::inpaint::Completion;
+use rbm::train::TrainConfig;
 
 /// A mask hiding `n` rows or columns at one place.
 type MaskOfCount = fn(usize) -> Mask;
 
+/// Rows (or columns) removed.
+const COUNTS: [usize; 6] = [2, 4, 8, 12, 16, 20];
+
+/// Where they are removed, as the section names each place.
+const PLACES: [(&str, MaskOfCount); 5] = [
+    ("top rows", |n| Mask::TopRows { n }),
+    ("middle rows", |n| Mask::MiddleRows { n }),
+    ("bottom rows", |n| Mask::BottomRows { n }),
+    ("left columns", |n| Mask::LeftColumns { n }),
+    ("right columns", |n| Mask::RightColumns { n }),
+];
+
+/// One place and count of removed rows, completed by clamped mean-field.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RowsResult {
+    /// E.g. "top rows".
+    pub place: String,
+    /// Rows (or columns) removed.
+    pub n: usize,
+    /// Fraction in [0, 1] of completed digits the classifier reads as their label.
+    pub accuracy: f64,
+    /// Mean squared error per missing pixel, pixels in [0, 1].
+    pub mse_missing: f64,
+    /// The classifier's accuracy on the digits left incomplete.
+    pub accuracy_incomplete: f64,
+}
+
+/// RBM-Q5's numbers: every place with every count.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RowsRemoved {
+    pub config: TrainConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    /// Place by place, each with every count of [`COUNTS`] in order.
+    pub results: Vec<RowsResult>,
+}
+
+impl Answer for RowsRemoved {
+    const ID: &'static str = "RBM-Q5";
+}
+
 pub fn run(c: &Completer) -> anyhow::Result<()> {
-    let (ctx, config, steps) = (c.setup, &c.config, c.steps);
-    let counts = [2usize, 4, 8, 12, 16, 20];
-    let places: [(&str, MaskOfCount); 5] = [
-        ("top rows", |n| Mask::TopRows { n }),
-        ("middle rows", |n| Mask::MiddleRows { n }),
-        ("bottom rows", |n| Mask::BottomRows { n }),
-        ("left columns", |n| Mask::LeftColumns { n }),
-        ("right columns", |n| Mask::RightColumns { n }),
-    ];
+    let ctx = c.setup;
     let mut accuracy_plot = LinePlot::new(
         "RBM-Q5: accuracy of completed digits",
         "rows (columns) removed",
@@ -31,44 +67,32 @@ pub fn run(c: &Completer) -> anyhow::Result<()> {
         "rows (columns) removed",
         "MSE on missing pixels",
     );
-    let mut q5 = format!(
-        "Clamped mean-field completion ({steps} iterations) of {} test digits with rows (or columns) removed.\n\n\
-         | place | {} |\n|---|{}\n",
-        ctx.budget.completion_images,
-        counts.map(|n| format!("{n}")).join(" | "),
-        "---:|".repeat(counts.len())
-    );
-    let mut q5_numbers = Vec::new();
-    for (place, mask_of) in places {
+    let mut results = Vec::new();
+    for (place, mask_of) in PLACES {
         let mut acc_points = Vec::new();
         let mut err_points = Vec::new();
-        let mut cells = Vec::new();
-        for n in counts {
+        for n in COUNTS {
             let done = c.measure(mask_of(n), Completion::MeanField);
-            let (error, acc, corrupted_acc) = (done.error, done.accuracy, done.accuracy_incomplete);
-            acc_points.push((n as f64, acc));
-            err_points.push((n as f64, error));
-            cells.push(format!("{:.1}% ({:.3})", 100.0 * acc, error));
-            q5_numbers.push(json!({ "place": place, "n": n, "accuracy": acc, "mse_missing": error, "accuracy_incomplete": corrupted_acc }));
+            acc_points.push((n as f64, done.accuracy));
+            err_points.push((n as f64, done.error));
+            results.push(RowsResult {
+                place: place.into(),
+                n,
+                accuracy: done.accuracy,
+                mse_missing: done.error,
+                accuracy_incomplete: done.accuracy_incomplete,
+            });
         }
-        q5.push_str(&format!("| {place} | {} |\n", cells.join(" | ")));
         accuracy_plot = accuracy_plot.with_series(Series::new(place, acc_points));
         error_plot = error_plot.with_series(Series::new(place, err_points));
     }
-    let (acc_path, acc_link) = ctx.ctx.figure("rbm-q5-accuracy.png");
-    let (err_path, err_link) = ctx.ctx.figure("rbm-q5-error.png");
+    let (acc_path, _) = ctx.ctx.figure("rbm-q5-accuracy.png");
+    let (err_path, _) = ctx.ctx.figure("rbm-q5-error.png");
     accuracy_plot.save(&acc_path)?;
     error_plot.save(&err_path)?;
-    q5.push_str(&format!(
-        "\nCells: classifier accuracy on the completed digits (MSE on the missing pixels).\n\n\
-         ![accuracy]({acc_link})\n\n![error]({err_link})\n\n\
-         The more rows are missing, the less the known pixels constrain the hidden units and the \
-         more the completion falls back on the model's prior; where the rows are removed matters \
-         because MNIST digits carry their distinguishing strokes unevenly (the curves show where).\n"
-    ));
-    ctx.ctx.write_section(
-        "RBM-Q5",
-        &q5,
-        &json!({ "config": config, "results": q5_numbers }),
-    )
+    ctx.ctx.write_answer(&RowsRemoved {
+        config: c.config.clone(),
+        evaluation: Some(ctx.evaluation()),
+        results,
+    })
 }

@@ -57,6 +57,7 @@ pub static TEMPLATED: &[Templated] = &[
     templated::<self::rbm::q5_rows_removed::RowsRemoved>(),
     templated::<self::dbm::q1_filters::FilterShapes>(),
     templated::<self::dbm::q2_samples::DbmSamples>(),
+    templated::<self::creative::DiffusionStudy>(),
 ];
 
 /// The template-rendering of section `id`, if its answer is a template.

@@ -14,13 +14,19 @@ const SAMPLE_SEED: u64 = 0xBA5E;
 /// One baseline: what it is, what it cost, how its samples score.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Baseline {
+    /// The model in words, e.g. "GAN, MLP players (tuned preset, latent 100)".
     pub model: String,
     pub epochs: usize,
+    /// Training images per epoch.
     pub train_images: usize,
+    /// Seconds of training, summed over the epochs.
     pub train_seconds: f64,
     pub parameters: usize,
+    /// Its `budget.sweep_samples` samples scored against the test split.
     pub scores: eval::SampleScores,
-    /// Grid of 64 samples, [0, 1] pixels.
+    /// Grid of 64 samples, [0, 1] pixels: a figure's pixels, not one of the section's
+    /// numbers.
+    #[serde(skip)]
     pub grid: Vec<f32>,
 }
 

@@ -16,20 +16,23 @@ use crate::{Context, Experiment};
 use anyhow::Context as _;
 use data::{DataSetName, ImageSet, Split};
 use eval::Evaluator;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use creative::evaluate::{Evaluation, measure};
 use creative::sample::Sampler;
 use creative::train::{DiffusionState, EpochRecord, Preset, TrainConfig};
 use creative::unet::UNet;
 
+pub use question::{DiffusionStudy, TrainingRun};
+
 /// This crate's experiments, in report order.
 pub static REGISTRY: &[&dyn Experiment] = &[&question::EXPERIMENT];
 
 /// Sizes of the quick (CI) and full profiles, in one place.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Budget {
+    /// The quick (CI) profile's small sizes rather than the full ones.
     pub quick: bool,
     /// Samples of the headline evaluation (the measure: 10,000).
     pub eval_samples: usize,
@@ -43,7 +46,7 @@ pub struct Budget {
     pub ddim_step_counts: Vec<usize>,
     /// Samples drawn by ancestral DDPM through all T steps (0: left out).
     pub ddpm_samples: usize,
-    /// Base widths whose training step is timed, and the steps timed at each.
+    /// Base widths (channels) whose training step is timed, and the steps timed at each.
     pub widths: Vec<usize>,
     pub timed_steps: usize,
     /// `(base width, epochs, training images)` of the short runs comparing schedules.
@@ -274,8 +277,9 @@ fn cached_in<T: Serialize + DeserializeOwned>(
     Ok(value)
 }
 
-/// "DDIM 50" or "DDPM 1000".
-pub fn sampler_label(sampler: Sampler) -> String {
+/// The sampler's name in the measurements' cache keys (spaces removed there): "DDIM 50" or
+/// "DDPM (all T steps)".
+fn sampler_label(sampler: Sampler) -> String {
     match sampler {
         Sampler::Ddpm => "DDPM (all T steps)".to_owned(),
         Sampler::Ddim { steps } => format!("DDIM {steps}"),

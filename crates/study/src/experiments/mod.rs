@@ -46,7 +46,14 @@ const fn templated<T: Answer>() -> Templated {
 }
 
 /// Every section answered by a template, in report order.
-pub static TEMPLATED: &[Templated] = &[templated::<self::dbm::q1_filters::FilterShapes>()];
+pub static TEMPLATED: &[Templated] = &[
+    templated::<self::dbm::q1_filters::FilterShapes>(),
+    templated::<self::gan::q1_losses::LossCurves>(),
+    templated::<self::gan::q2_strong_discriminator::StrongDiscriminator>(),
+    templated::<self::gan::q3_stability::Stability>(),
+    templated::<self::gan::q4_latent_space::LatentSpace>(),
+    templated::<self::gan::q6_families::GanEntries>(),
+];
 
 /// The template-rendering of section `id`, if its answer is a template.
 pub fn templated_section(id: &str) -> Option<&'static Templated> {

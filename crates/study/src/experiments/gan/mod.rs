@@ -3,14 +3,14 @@
 //! section with the numbers it measured. Quick and full budgets are declared once, in
 //! [`Budget`].
 
-mod q1_losses;
-mod q2_strong_discriminator;
-mod q3_stability;
-mod q4_latent_space;
+pub mod q1_losses;
+pub mod q2_strong_discriminator;
+pub mod q3_stability;
+pub mod q4_latent_space;
 pub mod q5_backbones;
 mod q5_players;
 mod q5_reading;
-mod q6_families;
+pub mod q6_families;
 
 use crate::run_or_load::{NoSummary, SharedRun};
 use crate::{Context, Experiment};
@@ -230,19 +230,20 @@ impl<'a> Setup<'a> {
         )
     }
 
-    /// Writes a grid of `values` ([0, 1]) and returns its markdown.
+    /// Writes a grid of `values` ([0, 1]) as figure `file`; the templates link it by name.
     fn grid(
         &self,
         file: &str,
         values: &[f32],
         cols: usize,
         labels: Option<Vec<String>>,
-    ) -> anyhow::Result<String> {
-        self.ctx.digit_figure(file, values, cols, labels)
+    ) -> anyhow::Result<()> {
+        self.ctx.digit_figure(file, values, cols, labels).map(drop)
     }
 
-    fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<String> {
-        self.ctx.plot_figure(file, plot)
+    /// Saves `plot` as figure `file`; the templates link it by name.
+    fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<()> {
+        self.ctx.plot_figure(file, plot).map(drop)
     }
 
     fn epoch_note(&self, config: &TrainConfig) -> String {
@@ -296,16 +297,6 @@ fn epoch_series(
 fn constant(name: &str, records: &[Logged], value: f64) -> Series {
     let steps: usize = records.iter().map(|r| r.record.step_count()).sum();
     Series::new(name, vec![(1.0, value), (steps.max(2) as f64, value)])
-}
-
-fn histogram(scores: &SampleScores) -> String {
-    scores
-        .classes
-        .histogram
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" / ")
 }
 
 /// Standard deviation of a step figure over the last epoch: how much the game oscillates.

@@ -309,3 +309,48 @@ fn last_epoch_std(records: &[Logged], pick: fn(&StepStats) -> f64) -> f64 {
     let mean = values.iter().sum::<f64>() / n;
     (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::answer::render_json;
+
+    /// The committed (full-profile) numbers of `id`, marked as the quick profile's.
+    fn as_quick(id: &str) -> serde_json::Value {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/results.json");
+        let results: serde_json::Value = data::run::read_json(&path).unwrap();
+        let mut numbers = results["sections"][id].clone();
+        numbers["quick"] = true.into();
+        numbers
+    }
+
+    #[test]
+    fn the_quick_profile_renders_a_smoke_test_note_instead_of_the_answer() {
+        // Each text with the lead-in of its full-profile answer, which must not show.
+        let texts = [
+            (
+                render_json::<super::q1_losses::LossCurves>(&as_quick("GAN-Q1")),
+                "**What do the curves show?**",
+            ),
+            (
+                render_json::<super::q2_strong_discriminator::StrongDiscriminator>(&as_quick(
+                    "GAN-Q2",
+                )),
+                "**What happens when",
+            ),
+            (
+                render_json::<super::q3_stability::Stability>(&as_quick("GAN-Q3")),
+                "**Do GANs converge?**",
+            ),
+            (
+                render_json::<super::q4_latent_space::LatentSpace>(&as_quick("GAN-Q4")),
+                "**What does walking",
+            ),
+        ];
+        for (text, answer) in texts {
+            let text = text.unwrap();
+            assert!(text.contains("*Quick profile:"), "{text}");
+            assert!(!text.contains(answer), "{text}");
+        }
+    }
+}

@@ -57,6 +57,11 @@ pub static TEMPLATED: &[Templated] = &[
     templated::<self::rbm::q5_rows_removed::RowsRemoved>(),
     templated::<self::dbm::q1_filters::FilterShapes>(),
     templated::<self::dbm::q2_samples::DbmSamples>(),
+    templated::<self::gan::q1_losses::LossCurves>(),
+    templated::<self::gan::q2_strong_discriminator::StrongDiscriminator>(),
+    templated::<self::gan::q3_stability::Stability>(),
+    templated::<self::gan::q4_latent_space::LatentSpace>(),
+    templated::<self::gan::q6_families::GanEntries>(),
     templated::<self::creative::DiffusionStudy>(),
 ];
 

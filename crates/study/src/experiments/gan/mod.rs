@@ -3,14 +3,14 @@
 //! section with the numbers it measured. Quick and full budgets are declared once, in
 //! [`Budget`].
 
-mod q1_losses;
-mod q2_strong_discriminator;
-mod q3_stability;
-mod q4_latent_space;
+pub mod q1_losses;
+pub mod q2_strong_discriminator;
+pub mod q3_stability;
+pub mod q4_latent_space;
 pub mod q5_backbones;
 mod q5_players;
 mod q5_reading;
-mod q6_families;
+pub mod q6_families;
 
 use crate::run_or_load::{NoSummary, SharedRun};
 use crate::{Context, Experiment};
@@ -230,19 +230,20 @@ impl<'a> Setup<'a> {
         )
     }
 
-    /// Writes a grid of `values` ([0, 1]) and returns its markdown.
+    /// Writes a grid of `values` ([0, 1]) as figure `file`; the templates link it by name.
     fn grid(
         &self,
         file: &str,
         values: &[f32],
         cols: usize,
         labels: Option<Vec<String>>,
-    ) -> anyhow::Result<String> {
-        self.ctx.digit_figure(file, values, cols, labels)
+    ) -> anyhow::Result<()> {
+        self.ctx.digit_figure(file, values, cols, labels).map(drop)
     }
 
-    fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<String> {
-        self.ctx.plot_figure(file, plot)
+    /// Saves `plot` as figure `file`; the templates link it by name.
+    fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<()> {
+        self.ctx.plot_figure(file, plot).map(drop)
     }
 
     fn epoch_note(&self, config: &TrainConfig) -> String {
@@ -298,16 +299,6 @@ fn constant(name: &str, records: &[Logged], value: f64) -> Series {
     Series::new(name, vec![(1.0, value), (steps.max(2) as f64, value)])
 }
 
-fn histogram(scores: &SampleScores) -> String {
-    scores
-        .classes
-        .histogram
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" / ")
-}
-
 /// Standard deviation of a step figure over the last epoch: how much the game oscillates.
 fn last_epoch_std(records: &[Logged], pick: fn(&StepStats) -> f64) -> f64 {
     let Some(last) = records.last() else {
@@ -317,4 +308,49 @@ fn last_epoch_std(records: &[Logged], pick: fn(&StepStats) -> f64) -> f64 {
     let n = values.len().max(1) as f64;
     let mean = values.iter().sum::<f64>() / n;
     (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::answer::render_json;
+
+    /// The committed (full-profile) numbers of `id`, marked as the quick profile's.
+    fn as_quick(id: &str) -> serde_json::Value {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/results.json");
+        let results: serde_json::Value = data::run::read_json(&path).unwrap();
+        let mut numbers = results["sections"][id].clone();
+        numbers["quick"] = true.into();
+        numbers
+    }
+
+    #[test]
+    fn the_quick_profile_renders_a_smoke_test_note_instead_of_the_answer() {
+        // Each text with the lead-in of its full-profile answer, which must not show.
+        let texts = [
+            (
+                render_json::<super::q1_losses::LossCurves>(&as_quick("GAN-Q1")),
+                "**What do the curves show?**",
+            ),
+            (
+                render_json::<super::q2_strong_discriminator::StrongDiscriminator>(&as_quick(
+                    "GAN-Q2",
+                )),
+                "**What happens when",
+            ),
+            (
+                render_json::<super::q3_stability::Stability>(&as_quick("GAN-Q3")),
+                "**Do GANs converge?**",
+            ),
+            (
+                render_json::<super::q4_latent_space::LatentSpace>(&as_quick("GAN-Q4")),
+                "**What does walking",
+            ),
+        ];
+        for (text, answer) in texts {
+            let text = text.unwrap();
+            assert!(text.contains("*Quick profile:"), "{text}");
+            assert!(!text.contains(answer), "{text}");
+        }
+    }
 }

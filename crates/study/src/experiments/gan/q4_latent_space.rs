@@ -1,11 +1,12 @@
 //! GAN-Q4: interpolations, traversals and the nearest training images of samples.
 
+use crate::answer::Answer;
 use crate::experiment::Question;
 use burn::tensor::{Tensor, TensorData};
 use data::PIXELS;
 use data::figure::tensor_values;
 use data::scaffold::fixed_normal;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::Setup;
 use gan::latent::{lerp, slerp, traversal};
@@ -17,6 +18,45 @@ pub static EXPERIMENT: Question = Question {
     answers: &["GAN-Q4"],
     run: |ctx| run(&Setup::new(ctx)?),
 };
+
+/// Codes per interpolated path, and per traversed dimension.
+const STEPS: usize = 10;
+/// Latent dimensions traversed (at most the latent size).
+const TRAVERSED: usize = 8;
+/// Samples, and test digits, whose nearest training image is measured.
+const MEASURED: usize = 1000;
+
+/// GAN-Q4's numbers: what interpolating and traversing the latent space does to the images,
+/// and how near the samples lie to the training set. Distances between images are pixel L2
+/// on [0, 1] pixels (784 dimensions); norms are of latent codes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LatentSpace {
+    /// The quick (CI) profile's briefly trained generator.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quick: bool,
+    /// Dimension of the latent codes.
+    pub latent: usize,
+    /// Mean norm of the interpolated paths' end codes, drawn from N(0, I).
+    pub code_norm_mean: f64,
+    /// Mean norm of the straight paths' midpoints.
+    pub lerp_midpoint_norm_mean: f64,
+    /// Mean and largest distance between consecutive images of a path.
+    pub lerp_step_mean: f64,
+    pub lerp_step_max: f64,
+    pub slerp_step_mean: f64,
+    pub slerp_step_max: f64,
+    /// Median distance of samples, and of test digits, to their nearest training image.
+    pub nearest_train_median_samples: f64,
+    pub nearest_train_median_test: f64,
+    /// The smallest distance of any test digit to its nearest training image.
+    pub nearest_train_min_test: f64,
+    /// Samples nearer a training image than `nearest_train_min_test`.
+    pub samples_closer_than_any_test: usize,
+}
+
+impl Answer for LatentSpace {
+    const ID: &'static str = "GAN-Q4";
+}
 
 /// GAN-Q4: interpolations, traversals and the nearest training images of samples.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
@@ -30,31 +70,63 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         unit_values(generator.forward(z), config.real_scale)
     };
     let code = |seed: u64| tensor_values(fixed_normal(1, latent, seed, device));
-    let steps = 10;
     let (mut lerps, mut slerps, mut norms) = (Vec::new(), Vec::new(), Vec::new());
     for pair in 0..4u64 {
         let (a, b) = (code(100 + 2 * pair), code(101 + 2 * pair));
-        let line = lerp(&a, &b, steps);
-        let mid = &line[steps / 2];
-        norms.push((
-            mid.iter().map(|x| x * x).sum::<f32>().sqrt(),
-            a.iter().map(|x| x * x).sum::<f32>().sqrt(),
-        ));
+        let line = lerp(&a, &b, STEPS);
+        norms.push((norm(&line[STEPS / 2]), norm(&a)));
         lerps.push(decode(line));
-        slerps.push(decode(slerp(&a, &b, steps)));
+        slerps.push(decode(slerp(&a, &b, STEPS)));
     }
-    let dims = 8.min(latent);
     let anchor = code(7);
-    let traversals: Vec<f32> = (0..dims)
-        .flat_map(|d| decode(traversal(&anchor, d, 3.0, steps)))
+    let traversals: Vec<f32> = (0..TRAVERSED.min(latent))
+        .flat_map(|d| decode(traversal(&anchor, d, 3.0, STEPS)))
         .collect();
+    let samples = unit_values(
+        ctx.samples(&generator, &config, MEASURED),
+        config.real_scale,
+    );
+    let nearest = nearest_train(ctx, &samples)?;
+    let (lerp_step_mean, lerp_step_max) = frame_steps(&lerps);
+    let (slerp_step_mean, slerp_step_max) = frame_steps(&slerps);
+    ctx.grid("gan-q4-lerp.png", &lerps.concat(), STEPS, None)?;
+    ctx.grid("gan-q4-slerp.png", &slerps.concat(), STEPS, None)?;
+    ctx.grid("gan-q4-traversals.png", &traversals, STEPS, None)?;
+    ctx.ctx.write_answer(&LatentSpace {
+        quick: ctx.budget.quick,
+        latent,
+        code_norm_mean: norms.iter().map(|n| n.1 as f64).sum::<f64>() / norms.len() as f64,
+        lerp_midpoint_norm_mean: norms.iter().map(|n| n.0 as f64).sum::<f64>() / norms.len() as f64,
+        lerp_step_mean,
+        lerp_step_max,
+        slerp_step_mean,
+        slerp_step_max,
+        nearest_train_median_samples: nearest.sample_median,
+        nearest_train_median_test: nearest.test_median,
+        nearest_train_min_test: nearest.test_min,
+        samples_closer_than_any_test: nearest.closer_than_any_test,
+    })
+}
 
-    // Memorisation check: nearest training image (pixel L2) of samples, against the same
-    // distance for test digits, which the model never saw.
+fn norm(code: &[f32]) -> f32 {
+    code.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+/// How near samples lie to the training set, against test digits, which the model never saw.
+struct Nearest {
+    sample_median: f64,
+    test_median: f64,
+    test_min: f64,
+    closer_than_any_test: usize,
+}
+
+/// The memorisation check: the nearest training image (pixel L2) of `samples`, against the
+/// same distance for test digits; writes the pairs of the first 16 samples as a figure.
+fn nearest_train(ctx: &Setup, samples: &[f32]) -> anyhow::Result<Nearest> {
+    let device = ctx.ctx.device();
     let unit_train = eval::evaluator::unit_pixels(ctx.train);
-    let samples = unit_values(ctx.samples(&generator, &config, 1000), config.real_scale);
-    let nearest = eval::neighbours::nearest_rows(&samples, &unit_train, PIXELS, device);
-    let test = ctx.test.clone().truncated(1000);
+    let nearest = eval::neighbours::nearest_rows(samples, &unit_train, PIXELS, device);
+    let test = ctx.test.clone().truncated(MEASURED);
     let test_nearest = eval::neighbours::nearest_distances(
         &eval::evaluator::unit_pixels(&test),
         &unit_train,
@@ -65,10 +137,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         d.sort_by(f32::total_cmp);
         d[d.len() / 2] as f64
     };
-    let sample_median = median(nearest.iter().map(|n| n.1).collect());
-    let test_median = median(test_nearest.clone());
     let test_min = test_nearest.iter().cloned().fold(f32::INFINITY, f32::min) as f64;
-    let closer_than_any_test = nearest.iter().filter(|n| (n.1 as f64) < test_min).count();
     let pairs: Vec<f32> = (0..16)
         .flat_map(|i| {
             let sample = samples[i * PIXELS..(i + 1) * PIXELS].to_vec();
@@ -81,49 +150,13 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let pair_labels = (0..16)
         .flat_map(|i| [format!("{:.1}", nearest[i].1), "nearest".to_string()])
         .collect();
-
-    let (lerp_mean_step, lerp_max_step) = frame_steps(&lerps);
-    let (slerp_mean_step, slerp_max_step) = frame_steps(&slerps);
-    let mean_norm = norms.iter().map(|n| n.1 as f64).sum::<f64>() / norms.len() as f64;
-    let mean_mid = norms.iter().map(|n| n.0 as f64).sum::<f64>() / norms.len() as f64;
-    let md = format!(
-        "Generator: MLP, tuned preset (the GAN-Q1 run), latent dimension {latent}.\n\n\
-         **Interpolations.** Each row walks from one code to another in {steps} steps, straight \
-         (lerp) and along the great circle (slerp):\n\n{}\n\n{}\n\n\
-         The codes' mean norm is {mean_norm:.2} (sqrt({latent}) = {:.2}); the midpoints of the \
-         straight lines have mean norm {mean_mid:.2}: lerp passes through codes far inside the shell \
-         where N(0, I) puts almost all its mass, which the generator was rarely trained on, while \
-         slerp stays on it. Pixel distance (L2) between consecutive images of a row: lerp mean \
-         {lerp_mean_step:.2}, largest {lerp_max_step:.2}; slerp mean {slerp_mean_step:.2}, largest \
-         {slerp_max_step:.2}. A largest step far above the mean marks a jump, where the path \
-         crosses from one digit to another abruptly instead of morphing.\n\n\
-         **Traversals.** Rows: latent dimensions 0-{}, each swept from -3 to 3 with the others fixed:\n\n{}\n\n\
-         Nothing in GAN training asks one latent dimension to control one factor (there is no \
-         disentanglement objective), so a traversal can change several attributes at once; the \
-         rows show what each of these dimensions does in this run.\n\n\
-         **Memorisation.** Pairs: a sample (its distance above it) and its nearest training image \
-         (pixel L2 on [0, 1] pixels, 784 dimensions):\n\n{}\n\n\
-         | | median distance to the nearest training image |\n|---|---:|\n\
-         | 1000 generated samples | {sample_median:.2} |\n| 1000 test digits (never trained on) | {test_median:.2} |\n\n\
-         {closer_than_any_test} of 1000 samples are closer to a training image than the closest \
-         test digit is ({test_min:.2}). Samples no closer to the training set than unseen digits \
-         are new images, not copies.\n",
-        ctx.grid("gan-q4-lerp.png", &lerps.concat(), steps, None)?,
-        ctx.grid("gan-q4-slerp.png", &slerps.concat(), steps, None)?,
-        (latent as f64).sqrt(),
-        dims - 1,
-        ctx.grid("gan-q4-traversals.png", &traversals, steps, None)?,
-        ctx.grid("gan-q4-nearest.png", &pairs, 8, Some(pair_labels))?,
-    );
-    ctx.ctx.write_section(
-        "GAN-Q4",
-        &md,
-        &json!({ "latent": latent, "code_norm_mean": mean_norm,
-            "lerp_step_mean": lerp_mean_step, "lerp_step_max": lerp_max_step,
-            "slerp_step_mean": slerp_mean_step, "slerp_step_max": slerp_max_step, "lerp_midpoint_norm_mean": mean_mid,
-            "nearest_train_median_samples": sample_median, "nearest_train_median_test": test_median,
-            "nearest_train_min_test": test_min, "samples_closer_than_any_test": closer_than_any_test }),
-    )
+    ctx.grid("gan-q4-nearest.png", &pairs, 8, Some(pair_labels))?;
+    Ok(Nearest {
+        sample_median: median(nearest.iter().map(|n| n.1).collect()),
+        test_median: median(test_nearest),
+        test_min,
+        closer_than_any_test: nearest.iter().filter(|n| (n.1 as f64) < test_min).count(),
+    })
 }
 
 /// Mean and largest pixel distance between consecutive images of each row of decoded paths.

@@ -180,8 +180,8 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
          wall time as well as at equal epochs (second table). Batch norm in both convolutional \
          players also stabilises the game, at the price of samples in a batch depending on each \
          other during training.\n",
-        ctx.plot("gan-q5-fid-time.png", &fid)?,
-        ctx.grid("gan-q5-samples.png", &grids.concat(), 16, Some(labels))?,
+        ctx.ctx.plot_figure("gan-q5-fid-time.png", &fid)?,
+        ctx.ctx.digit_figure("gan-q5-samples.png", &grids.concat(), 16, Some(labels))?,
     ));
     ctx.ctx.write_section(
         "GAN-Q5",

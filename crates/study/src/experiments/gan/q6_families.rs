@@ -1,9 +1,10 @@
 //! GAN-Q6: the GAN's entry in the comparison of the families, and what sets GANs apart.
 
+use crate::answer::Answer;
 use crate::experiment::Question;
 use data::figure::tensor_values;
 use eval::FamilyRecord;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::Setup;
 use gan::model::Backbone;
@@ -14,7 +15,21 @@ pub static EXPERIMENT: Question = Question {
     run: |ctx| run(&Setup::new(ctx)?),
 };
 
-/// GAN-Q6: the families side by side from the eval metrics and their timings.
+/// GAN-Q6's numbers: the GAN's two entries in the comparison of the families.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GanEntries {
+    /// The MLP GAN of GAN-Q1 (tuned preset).
+    pub family: FamilyRecord,
+    /// GAN-Q5's course CNN, the convolutional reference model.
+    pub course_cnn: FamilyRecord,
+}
+
+impl Answer for GanEntries {
+    const ID: &'static str = "GAN-Q6";
+}
+
+/// GAN-Q6: the GAN's entries in the comparison of the families; `cargo xtask all` puts every
+/// family's entries side by side in this section's table.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
     let config = ctx.tuned(Backbone::Mlp);
     let trained = ctx.train("q1-tuned-mlp", &config)?;
@@ -24,29 +39,10 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let (name, cnn_config) = super::q5_backbones::backbone_run(ctx, Backbone::Cnn);
     let cnn = ctx.train(&name, &cnn_config)?;
     let cnn_record = family_record(ctx, "GAN (course CNN)", &cnn, &cnn_config, "gan-cnn")?;
-    let md = format!(
-        "Every family is scored by the same eval classifier (FID against the test set, classes \
-         covered, precision/recall, density/coverage); each family's experiments record their \
-         samples' scores and `cargo xtask all` puts the records side by side here.\n\n\
-         {}\n\n\
-         **GANs against the other families.** A GAN's generator needs one forward pass from \
-         noise to image per sample (the last column measures what that costs against the other \
-         families' samplers), and its samples tend to be sharp because no pixel-wise likelihood \
-         averages over plausible images. What it lacks is a likelihood: it cannot score an image, \
-         its training signal is an opponent rather than an objective, training is unstable \
-         (GAN-Q3) and prone to dropping modes, which the class histogram, recall and coverage \
-         show and the loss curves do not. RBMs and DBMs define an explicit (if unnormalised) \
-         likelihood, estimated by AIS, but their samples need long Gibbs chains. VAEs optimise a \
-         bound on the likelihood and encode images as well as generate them, typically with \
-         blurrier samples. Diffusion models trade many network evaluations per sample for stable \
-         training and broad coverage.\n",
-        eval::family::TABLE_PLACE,
-    );
-    ctx.ctx.write_section(
-        "GAN-Q6",
-        &md,
-        &json!({ "family": record, "course_cnn": cnn_record }),
-    )
+    ctx.ctx.write_answer(&GanEntries {
+        family: record,
+        course_cnn: cnn_record,
+    })
 }
 
 /// Scores `trained`'s samples for the comparison of the families and writes the record as

@@ -46,7 +46,12 @@ const fn templated<T: Answer>() -> Templated {
 }
 
 /// Every section answered by a template, in report order.
-pub static TEMPLATED: &[Templated] = &[templated::<self::dbm::q1_filters::FilterShapes>()];
+pub static TEMPLATED: &[Templated] = &[
+    templated::<self::dbm::q1_filters::FilterShapes>(),
+    templated::<self::vae::q1_objective::Objective>(),
+    templated::<self::vae::q2_autoencoder::AutoencoderComparison>(),
+    templated::<self::vae::q3_latent_space::LatentSpace>(),
+];
 
 /// The template-rendering of section `id`, if its answer is a template.
 pub fn templated_section(id: &str) -> Option<&'static Templated> {

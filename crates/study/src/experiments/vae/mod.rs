@@ -2,10 +2,10 @@
 //! reloads) the shared runs it needs, writes its figures, and writes its report section with
 //! the numbers it measured. Quick and full budgets are declared once, in [`Budget`].
 
-mod q1_objective;
-mod q2_autoencoder;
-mod q3_latent_space;
-mod q4_versus_gan;
+pub mod q1_objective;
+pub mod q2_autoencoder;
+pub mod q3_latent_space;
+pub mod q4_versus_gan;
 
 use crate::run_or_load::{NoSummary, SharedRun};
 use crate::{Context, Experiment};
@@ -238,19 +238,21 @@ impl<'a> Setup<'a> {
         self.evaluator.score_tensor(samples, data::Scale::ZeroOne)
     }
 
-    /// Writes a grid of `values` ([0, 1]) and returns its markdown.
+    /// Writes a grid of `values` ([0, 1]), `cols` per row (row labels optional), as figure
+    /// `file`.
     pub fn grid(
         &self,
         file: &str,
         values: &[f32],
         cols: usize,
         labels: Option<Vec<String>>,
-    ) -> anyhow::Result<String> {
-        self.ctx.digit_figure(file, values, cols, labels)
+    ) -> anyhow::Result<()> {
+        self.ctx.digit_figure(file, values, cols, labels).map(drop)
     }
 
-    pub fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<String> {
-        self.ctx.plot_figure(file, plot)
+    /// Saves `plot` as figure `file`.
+    pub fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<()> {
+        self.ctx.plot_figure(file, plot).map(drop)
     }
 
     /// "N epochs over M training digits, batch B": how a run was trained.

@@ -124,7 +124,10 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         .collect();
     md.push_str(&format!(
         "{}\n\nRows: conv VAE, DCGAN, MLP VAE, MLP GAN (within a family, the same 16 codes).\n\n",
-        ctx.grid("vae-q4-samples.png", &shown, 16, Some(labels))?
+        {
+            ctx.grid("vae-q4-samples.png", &shown, 16, Some(labels))?;
+            "![vae-q4-samples.png](figures/vae-q4-samples.png)"
+        }
     ));
     md.push_str(&reading(&entries, real_grey));
 

@@ -51,6 +51,7 @@ pub static TEMPLATED: &[Templated] = &[
     templated::<self::vae::q1_objective::Objective>(),
     templated::<self::vae::q2_autoencoder::AutoencoderComparison>(),
     templated::<self::vae::q3_latent_space::LatentSpace>(),
+    templated::<self::vae::q4_versus_gan::VersusGan>(),
 ];
 
 /// The template-rendering of section `id`, if its answer is a template.

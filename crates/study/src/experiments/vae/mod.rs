@@ -284,4 +284,28 @@ mod tests {
         let quick = Budget::new(true).strong_mlp().1;
         assert!(data::run::shipped_with_config("vae", &quick).is_none());
     }
+
+    /// The committed numbers are the full profile's: marked quick, every answer takes its
+    /// quick branch, which must render from the same fields.
+    #[test]
+    fn every_answer_renders_its_quick_branch_from_the_committed_numbers() {
+        use crate::answer::{Answer, render_json};
+        fn quick<T: Answer>(results: &serde_json::Value) -> (&'static str, String) {
+            let mut numbers = results["sections"][T::ID].clone();
+            numbers["quick"] = true.into();
+            let text = render_json::<T>(&numbers).unwrap();
+            (T::ID, text)
+        }
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/results.json");
+        let results: serde_json::Value = data::run::read_json(&path).unwrap();
+        for (id, text) in [
+            quick::<q1_objective::Objective>(&results),
+            quick::<q2_autoencoder::AutoencoderComparison>(&results),
+            quick::<q3_latent_space::LatentSpace>(&results),
+            quick::<q4_versus_gan::VersusGan>(&results),
+        ] {
+            assert!(text.contains("*Quick profile:"), "{id}: {text}");
+        }
+    }
 }

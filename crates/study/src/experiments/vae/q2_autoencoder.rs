@@ -285,3 +285,16 @@ fn fitted_gaussian_codes(codes: &Tensor<2>, count: usize) -> Tensor<2> {
     );
     noise * std + mean
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saturated_codes_are_those_within_the_margin_of_0_or_1() {
+        // The lower margin's edge, 0.05, is not saturated: 3 of 6 codes are.
+        let codes = [0.0, 0.04, 0.05, 0.5, 0.94, 0.96];
+        assert!((saturated_fraction(&codes) - 3.0 / 6.0).abs() < 1e-12);
+        assert_eq!(saturated_fraction(&[]), 0.0);
+    }
+}

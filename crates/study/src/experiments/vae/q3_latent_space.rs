@@ -411,4 +411,27 @@ mod tests {
             assert!((probit(1.0 - p) + z).abs() < 1e-7);
         }
     }
+
+    #[test]
+    fn path_confidence_separates_the_ends_from_the_images_between() {
+        let pairs: Vec<Pair> = (0..PAIRS).map(|a| (a, (a + 3) % CLASSES, (0, 0))).collect();
+        // Ends: their own classes at 0.9; between: the second end's class at 0.6, then a
+        // class of neither end at 0.4, alternately.
+        let classes: Vec<(usize, f32)> = (0..PAIRS * STEPS)
+            .map(|f| {
+                let (a, b, _) = pairs[f / STEPS];
+                match f % STEPS {
+                    0 => (a, 0.9),
+                    s if s == STEPS - 1 => (b, 0.9),
+                    s if s % 2 == 0 => (b, 0.6),
+                    _ => ((a + 1) % CLASSES, 0.4),
+                }
+            })
+            .collect();
+        let path = path_confidence(32, pairs, &classes);
+        assert!((path.end_confidence - 0.9).abs() < 1e-6);
+        assert!((path.inner_confidence - 0.5).abs() < 1e-6);
+        assert!((path.inner_share_end_classes - 0.5).abs() < 1e-12);
+        assert_eq!((path.latent, path.steps), (32, STEPS));
+    }
 }

@@ -62,6 +62,10 @@ pub static TEMPLATED: &[Templated] = &[
     templated::<self::gan::q3_stability::Stability>(),
     templated::<self::gan::q4_latent_space::LatentSpace>(),
     templated::<self::gan::q6_families::GanEntries>(),
+    templated::<self::vae::q1_objective::Objective>(),
+    templated::<self::vae::q2_autoencoder::AutoencoderComparison>(),
+    templated::<self::vae::q3_latent_space::LatentSpace>(),
+    templated::<self::vae::q4_versus_gan::VersusGan>(),
     templated::<self::creative::DiffusionStudy>(),
 ];
 

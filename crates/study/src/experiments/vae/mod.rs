@@ -2,10 +2,10 @@
 //! reloads) the shared runs it needs, writes its figures, and writes its report section with
 //! the numbers it measured. Quick and full budgets are declared once, in [`Budget`].
 
-mod q1_objective;
-mod q2_autoencoder;
-mod q3_latent_space;
-mod q4_versus_gan;
+pub mod q1_objective;
+pub mod q2_autoencoder;
+pub mod q3_latent_space;
+pub mod q4_versus_gan;
 
 use crate::run_or_load::{NoSummary, SharedRun};
 use crate::{Context, Experiment};
@@ -238,19 +238,21 @@ impl<'a> Setup<'a> {
         self.evaluator.score_tensor(samples, data::Scale::ZeroOne)
     }
 
-    /// Writes a grid of `values` ([0, 1]) and returns its markdown.
+    /// Writes a grid of `values` ([0, 1]), `cols` per row (row labels optional), as figure
+    /// `file`.
     pub fn grid(
         &self,
         file: &str,
         values: &[f32],
         cols: usize,
         labels: Option<Vec<String>>,
-    ) -> anyhow::Result<String> {
-        self.ctx.digit_figure(file, values, cols, labels)
+    ) -> anyhow::Result<()> {
+        self.ctx.digit_figure(file, values, cols, labels).map(drop)
     }
 
-    pub fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<String> {
-        self.ctx.plot_figure(file, plot)
+    /// Saves `plot` as figure `file`.
+    pub fn plot(&self, file: &str, plot: &LinePlot) -> anyhow::Result<()> {
+        self.ctx.plot_figure(file, plot).map(drop)
     }
 
     /// "N epochs over M training digits, batch B": how a run was trained.
@@ -281,5 +283,29 @@ mod tests {
         );
         let quick = Budget::new(true).strong_mlp().1;
         assert!(data::run::shipped_with_config("vae", &quick).is_none());
+    }
+
+    /// The committed numbers are the full profile's: marked quick, every answer takes its
+    /// quick branch, which must render from the same fields.
+    #[test]
+    fn every_answer_renders_its_quick_branch_from_the_committed_numbers() {
+        use crate::answer::{Answer, render_json};
+        fn quick<T: Answer>(results: &serde_json::Value) -> (&'static str, String) {
+            let mut numbers = results["sections"][T::ID].clone();
+            numbers["quick"] = true.into();
+            let text = render_json::<T>(&numbers).unwrap();
+            (T::ID, text)
+        }
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/results.json");
+        let results: serde_json::Value = data::run::read_json(&path).unwrap();
+        for (id, text) in [
+            quick::<q1_objective::Objective>(&results),
+            quick::<q2_autoencoder::AutoencoderComparison>(&results),
+            quick::<q3_latent_space::LatentSpace>(&results),
+            quick::<q4_versus_gan::VersusGan>(&results),
+        ] {
+            assert!(text.contains("*Quick profile:"), "{id}: {text}");
+        }
     }
 }

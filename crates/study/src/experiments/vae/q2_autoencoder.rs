@@ -1,19 +1,21 @@
 //! VAE-Q2: the VAE against a stacked auto-encoder of the course's shape: reconstruction under
 //! two metrics, decoding from a prior, and what the KL term does to the codes.
 
-use crate::experiment::Question;
 use burn::module::Module;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Distribution, Tensor};
 use data::figure::tensor_values;
 use eval::SampleScores;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::Setup;
+use super::{Setup, Trained};
+use crate::answer::Answer;
+use crate::experiment::Question;
 use crate::run_or_load::{NoSummary, SharedRun, seeded_epochs};
 use data::Checkpointable as _;
 use vae::autoencoder::{AutoencoderConfig, AutoencoderEpoch, AutoencoderState, StackedAutoencoder};
 use vae::latent::{LatentStatistics, reconstruction_errors};
+use vae::model::Posterior;
 
 pub static EXPERIMENT: Question = Question {
     id: "VAE-Q2",
@@ -24,149 +26,195 @@ pub static EXPERIMENT: Question = Question {
 /// Codes within this distance of 0 or 1 count as saturated sigmoid units.
 const SATURATED: f32 = 0.05;
 
+/// VAE-Q2's numbers: both models' reconstruction errors and codes, and what decoding random
+/// codes gives.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AutoencoderComparison {
+    /// The quick (CI) profile's small, briefly trained models; absent (false) in the full
+    /// profile's numbers, which were written before the field existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quick: bool,
+    pub autoencoder: AutoencoderNumbers,
+    pub vae: VaeNumbers,
+    /// The VAE's prior samples, then the auto-encoder's decoded random codes.
+    pub samples: Vec<Decoded>,
+}
+
+impl Answer for AutoencoderComparison {
+    const ID: &'static str = "VAE-Q2";
+}
+
+/// The stacked auto-encoder's reconstructions of the grey test digits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AutoencoderNumbers {
+    pub config: AutoencoderConfig,
+    /// Mean squared error per pixel (pixels in [0, 1]).
+    pub mse: f64,
+    /// Binary cross-entropy, nats per image.
+    pub bce: f64,
+    pub train_seconds: f64,
+    /// Fraction in [0, 1] of the test digits' code values within `SATURATED` of 0 or 1.
+    pub saturated_fraction: f64,
+}
+
+/// The VAE's reconstructions (decoded posterior means) of the same digits, and its codes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VaeNumbers {
+    /// Mean squared error per pixel (pixels in [0, 1]).
+    pub mse: f64,
+    /// Binary cross-entropy, nats per image.
+    pub bce: f64,
+    pub latent: LatentStatistics,
+    pub train_seconds: f64,
+}
+
+/// The scores of samples decoded from one distribution of codes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Decoded {
+    /// The codes' distribution, as the table names it.
+    pub from: String,
+    pub scores: SampleScores,
+}
+
+/// Reconstructions of the grey test digits: the auto-encoder's output, and the VAE's
+/// decoder mean at the posterior mean (its most likely reconstruction, no sampling noise).
+struct Reconstructions {
+    autoencoder: Tensor<2>,
+    vae: Tensor<2>,
+    posterior: Posterior,
+}
+
+fn reconstruct(
+    autoencoder: &StackedAutoencoder,
+    vae: &Trained,
+    grey: &Tensor<2>,
+) -> Reconstructions {
+    let posterior = vae.model.encode(grey.clone());
+    Reconstructions {
+        autoencoder: autoencoder.reconstruct(grey.clone()),
+        vae: sigmoid(vae.model.decode(posterior.mean.clone())),
+        posterior,
+    }
+}
+
+/// Decoded random codes: the VAE's from its prior N(0, I); the auto-encoder has none, so its
+/// code cube (0, 1)^width uniformly, and a Gaussian fitted to each code unit of `codes`.
+struct Drawn {
+    vae: Tensor<2>,
+    uniform: Tensor<2>,
+    fitted: Tensor<2>,
+}
+
+fn draw(
+    ctx: &Setup,
+    autoencoder: &StackedAutoencoder,
+    vae: &Trained,
+    codes: &Tensor<2>,
+    width: usize,
+) -> Drawn {
+    let count = ctx.budget.eval_samples;
+    let vae = ctx.samples(vae, count);
+    let uniform = Tensor::<2>::random([count, width], Distribution::Default, ctx.ctx.device());
+    let fitted = fitted_gaussian_codes(codes, count);
+    Drawn {
+        vae,
+        uniform: autoencoder.decode(uniform),
+        fitted: autoencoder.decode(fitted.clamp(0.0, 1.0)),
+    }
+}
+
+/// Fraction of `codes` within `SATURATED` of 0 or 1.
+fn saturated_fraction(codes: &[f32]) -> f64 {
+    let saturated = codes
+        .iter()
+        .filter(|&&c| !(SATURATED..=1.0 - SATURATED).contains(&c))
+        .count();
+    saturated as f64 / codes.len().max(1) as f64
+}
+
 fn run(ctx: &Setup) -> anyhow::Result<()> {
     let (name, config) = ctx.strong_mlp();
     let vae = ctx.train(name, &config)?;
     let (autoencoder, ae_config, ae_seconds) = train_autoencoder(ctx)?;
     let digits = if ctx.budget.quick { 2_000 } else { 10_000 };
     let (grey, _) = ctx.grey_test(digits);
-
-    // Reconstructions: the auto-encoder's output, and the VAE's decoder mean at the
-    // posterior mean (its most likely reconstruction, no sampling noise).
-    let ae_recon = autoencoder.reconstruct(grey.clone());
-    let posterior = vae.model.encode(grey.clone());
-    let vae_recon = sigmoid(vae.model.decode(posterior.mean.clone()));
-    let (ae_mse, ae_bce) = reconstruction_errors(ae_recon.clone(), grey.clone());
-    let (vae_mse, vae_bce) = reconstruction_errors(vae_recon.clone(), grey.clone());
-
-    // Decoding from a prior: the VAE's N(0, I); the auto-encoder has none, so its code cube
-    // (0, 1)^64 uniformly, and a Gaussian fitted to each code unit of the test digits.
-    let count = ctx.budget.eval_samples;
-    let vae_samples = ctx.samples(&vae, count);
+    let recon = reconstruct(&autoencoder, &vae, &grey);
+    let (ae_mse, ae_bce) = reconstruction_errors(recon.autoencoder.clone(), grey.clone());
+    let (vae_mse, vae_bce) = reconstruction_errors(recon.vae.clone(), grey.clone());
     let codes = autoencoder.encode(grey.clone());
-    let code_values = tensor_values(codes.clone());
     let width = ae_config.widths.last().copied().unwrap_or(64);
-    let device = ctx.ctx.device();
-    let uniform = Tensor::<2>::random([count, width], Distribution::Default, device);
-    let fitted = fitted_gaussian_codes(&codes, count);
-    let ae_uniform = autoencoder.decode(uniform);
-    let ae_fitted = autoencoder.decode(fitted.clamp(0.0, 1.0));
-    let scores: Vec<(&str, SampleScores)> = vec![
-        ("VAE, z ~ N(0, I)", ctx.score(vae_samples.clone())),
-        (
+    let drawn = draw(ctx, &autoencoder, &vae, &codes, width);
+    let samples = vec![
+        decoded("VAE, z ~ N(0, I)", ctx.score(drawn.vae.clone())),
+        decoded(
             "auto-encoder, codes ~ U(0, 1)^64",
-            ctx.score(ae_uniform.clone()),
+            ctx.score(drawn.uniform.clone()),
         ),
-        (
+        decoded(
             "auto-encoder, codes ~ Gaussian fitted per unit",
-            ctx.score(ae_fitted.clone()),
+            ctx.score(drawn.fitted.clone()),
         ),
     ];
+    figures(ctx, &grey, &recon, &drawn)?;
+    let numbers = AutoencoderComparison {
+        quick: ctx.budget.quick,
+        autoencoder: AutoencoderNumbers {
+            config: ae_config,
+            mse: ae_mse,
+            bce: ae_bce,
+            train_seconds: ae_seconds,
+            saturated_fraction: saturated_fraction(&tensor_values(codes)),
+        },
+        vae: VaeNumbers {
+            mse: vae_mse,
+            bce: vae_bce,
+            latent: LatentStatistics::of(&recon.posterior),
+            train_seconds: vae.train_seconds(),
+        },
+        samples,
+    };
+    ctx.ctx.write_answer(&numbers)
+}
 
-    let stats = LatentStatistics::of(&posterior);
-    let saturated = code_values
-        .iter()
-        .filter(|&&c| !(SATURATED..=1.0 - SATURATED).contains(&c))
-        .count() as f64
-        / code_values.len().max(1) as f64;
+fn decoded(from: &str, scores: SampleScores) -> Decoded {
+    Decoded {
+        from: from.into(),
+        scores,
+    }
+}
 
-    let first = |t: Tensor<2>, n: usize| tensor_values(t.narrow(0, 0, n));
-    let recon_grid = [
-        first(grey.clone(), 10),
-        first(ae_recon, 10),
-        first(vae_recon, 10),
-    ]
-    .concat();
-    let sample_grid = [
-        first(vae_samples, 10),
-        first(ae_uniform, 10),
-        first(ae_fitted, 10),
-    ]
-    .concat();
+/// Ten test digits with both reconstructions, and ten decoded codes of each kind.
+fn figures(
+    ctx: &Setup,
+    grey: &Tensor<2>,
+    recon: &Reconstructions,
+    drawn: &Drawn,
+) -> anyhow::Result<()> {
+    let first = |t: &Tensor<2>| tensor_values(t.clone().narrow(0, 0, 10));
     let labels = |names: [&str; 3]| {
         names
             .iter()
             .flat_map(|n| std::iter::repeat_n(n.to_string(), 10))
             .collect()
     };
-    let widths = ae_config
-        .widths
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("-");
-    let (pre, fine) = (ae_config.pretrain_epochs, ae_config.finetune_epochs);
-    let note = ctx.epoch_note(&vae.config);
-    let vae_seconds = vae.train_seconds();
-    let (ae_params, vae_params) = (autoencoder.num_params(), vae.model.num_params());
-    let (latent, active) = (stats.latent, stats.active_units);
-    let mut md = format!(
-        "Stacked auto-encoder: sigmoid layers {widths}, each layer pre-trained greedily to \
-         reconstruct its input ({pre} epochs each, squared error), then fine-tuned end to end \
-         ({fine} epochs) on grey digits ({ae_seconds:.0} s). VAE: the strong preset of VAE-Q1 \
-         ({note}, {vae_seconds:.0} s). Errors on the first {digits} grey test digits; the VAE \
-         reconstructs from its posterior mean.\n\n\
-         | model | parameters | MSE per pixel | BCE, nats per digit | code units | active units |\n\
-         |---|---:|---:|---:|---:|---:|\n\
-         | stacked auto-encoder | {ae_params} | {ae_mse:.4} | {ae_bce:.1} | {width} | – |\n\
-         | VAE | {vae_params} | {vae_mse:.4} | {vae_bce:.1} | {latent} | {active} |\n\n\
-         {}\n\nRows: test digits, the auto-encoder's reconstructions, the VAE's.\n\n\
-         | decoded from | FID | classes covered | precision | recall |\n|---|---:|---:|---:|---:|\n",
-        ctx.grid(
-            "vae-q2-reconstructions.png",
-            &recon_grid,
-            10,
-            Some(labels(["test digit", "auto-encoder", "VAE"]))
-        )?,
-    );
-    for (name, s) in &scores {
-        md.push_str(&format!(
-            "| {name} | {:.1} | {} | {:.3} | {:.3} |\n",
-            s.fid,
-            s.classes.classes_covered,
-            s.precision_recall.precision,
-            s.precision_recall.recall
-        ));
-    }
-    md.push_str(&format!(
-        "\n{}\n\nRows: VAE prior samples, auto-encoder codes from U(0, 1)^64, from the fitted \
-         Gaussian.\n\n\
-         **The codes.** VAE: {} of {} latent units active (posterior mean varying across digits \
-         by more than 0.01); the aggregate posterior has mean |E[μ]| {:.3} and variance \
-         Var(μ) + E[σ²] {:.3} per unit on average (the prior: 0 and 1). Auto-encoder: {:.1}% of \
-         its code values lie within {SATURATED} of 0 or 1.\n\n\
-         **Reading.** Both are encoder-decoder pairs trained to reconstruct, and both compress \
-         784 pixels into a small code. The auto-encoder minimises a reconstruction error only \
-         (here the squared error, whose natural metric is the MSE); the VAE maximises the ELBO, \
-         whose reconstruction term is the Bernoulli log-likelihood (the BCE in nats) and whose \
-         KL term charges every code for the information it carries about its digit. The table \
-         shows what each buys under both metrics. The KL term is what makes the VAE generative: \
-         it pulls the codes of all digits into one region that matches the prior, so that \
-         decoding z ~ N(0, I) lands where the decoder was trained, and it switches off the \
-         units it cannot pay for. The auto-encoder's codes sit wherever reconstruction put \
-         them, with holes between clusters and saturated units; no distribution is fitted to \
-         them during training, so decoding random codes (second and third rows) mostly leaves \
-         the region of real codes, which the FID, classes and precision above measure.\n",
-        ctx.grid(
-            "vae-q2-samples.png",
-            &sample_grid,
-            10,
-            Some(labels(["VAE prior", "AE uniform", "AE fitted"]))
-        )?,
-        stats.active_units,
-        stats.latent,
-        stats.mean_abs_aggregate_mean(),
-        stats.mean_aggregate_variance(),
-        100.0 * saturated,
-    ));
-    ctx.ctx.write_section(
-        "VAE-Q2",
-        &md,
-        &json!({ "autoencoder": { "config": ae_config, "mse": ae_mse, "bce": ae_bce,
-            "train_seconds": ae_seconds, "saturated_fraction": saturated },
-            "vae": { "mse": vae_mse, "bce": vae_bce, "latent": stats,
-            "train_seconds": vae.train_seconds() },
-            "samples": scores.iter().map(|(n, s)| json!({ "from": n, "scores": s })).collect::<Vec<_>>() }),
+    let reconstructions = [first(grey), first(&recon.autoencoder), first(&recon.vae)].concat();
+    ctx.grid(
+        "vae-q2-reconstructions.png",
+        &reconstructions,
+        10,
+        Some(labels(["test digit", "auto-encoder", "VAE"])),
+    )?;
+    let samples = [
+        first(&drawn.vae),
+        first(&drawn.uniform),
+        first(&drawn.fitted),
+    ]
+    .concat();
+    ctx.grid(
+        "vae-q2-samples.png",
+        &samples,
+        10,
+        Some(labels(["VAE prior", "AE uniform", "AE fitted"])),
     )
 }
 
@@ -236,4 +284,17 @@ fn fitted_gaussian_codes(codes: &Tensor<2>, count: usize) -> Tensor<2> {
         &codes.device(),
     );
     noise * std + mean
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saturated_codes_are_those_within_the_margin_of_0_or_1() {
+        // The lower margin's edge, 0.05, is not saturated: 3 of 6 codes are.
+        let codes = [0.0, 0.04, 0.05, 0.5, 0.94, 0.96];
+        assert!((saturated_fraction(&codes) - 3.0 / 6.0).abs() < 1e-12);
+        assert_eq!(saturated_fraction(&[]), 0.0);
+    }
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::experiments::{self, Outcome};
-use crate::{closing, evaluation, families, html, machine, models_bench, questions, report};
+use crate::{evaluation, families, html, machine, models_bench, questions, report};
 
 /// What the run that produced the report saw besides its numbers: the header's backend and
 /// data lines (`reports/run.json`), kept so that the report can be rendered again without
@@ -40,7 +40,8 @@ pub fn assemble(
     outcomes: &[Outcome],
     source: NumbersSource,
 ) -> anyhow::Result<()> {
-    let broken = render_templated(reports, source)?;
+    let mut broken = render_templated(reports, source)?;
+    broken.extend(render_closing(reports)?);
     let mut answers: BTreeMap<String, report::Answer> = questions::all()
         .into_iter()
         .filter_map(|q| {
@@ -48,9 +49,6 @@ pub fn assemble(
         })
         .collect();
     families::fill(&mut answers, reports)?;
-    if let Some(body) = closing::section(reports, &eval::pretrained_dir()) {
-        answers.insert("CLOSING".into(), report::Answer { body });
-    }
     let preamble = preamble(reports, run, outcomes, &answers, &broken);
     let text = report::render(&questions::all(), &preamble, &answers);
     let report_path = reports.join("REPORT.md");
@@ -113,6 +111,29 @@ fn render_templated(reports: &Path, source: NumbersSource) -> anyhow::Result<Vec
         study::section::write_section(reports, templated.id, &markdown, &numbers)?;
     }
     Ok(broken)
+}
+
+/// Renders CLOSING from the numbers the other sections wrote (see [`study::closing`]) into
+/// `sections/CLOSING.md`, or its failure notice; returns its id if it failed.
+fn render_closing(reports: &Path) -> anyhow::Result<Option<String>> {
+    let (families, _) = families::records(reports);
+    let closing = study::closing::Closing::collect(reports, &families)?;
+    let Some(closing) = closing else {
+        return Ok(None);
+    };
+    let id = <study::closing::Closing as study::Answer>::ID;
+    let (markdown, failed) = match study::answer::render(&closing) {
+        Ok(markdown) => (markdown, None),
+        Err(err) => {
+            eprintln!("{id}: {err:#}");
+            (
+                study::answer::failure_notice(id, &err),
+                Some(id.to_string()),
+            )
+        }
+    };
+    study::section::write_section(reports, id, &markdown, &closing)?;
+    Ok(failed)
 }
 
 fn preamble(

@@ -15,7 +15,6 @@ mod bench;
 mod bench_task;
 #[cfg(test)]
 mod browser;
-mod closing;
 mod conv_bench;
 mod data_tasks;
 mod evaluation;

@@ -9,6 +9,7 @@
 
 pub mod answer;
 pub mod cli;
+pub mod closing;
 pub mod experiment;
 pub mod experiments;
 pub mod run_or_load;

@@ -61,6 +61,7 @@ pub static TEMPLATED: &[Templated] = &[
     templated::<self::gan::q2_strong_discriminator::StrongDiscriminator>(),
     templated::<self::gan::q3_stability::Stability>(),
     templated::<self::gan::q4_latent_space::LatentSpace>(),
+    templated::<self::gan::q5_backbones::Backbones>(),
     templated::<self::gan::q6_families::GanEntries>(),
     templated::<self::vae::q1_objective::Objective>(),
     templated::<self::vae::q2_autoencoder::AutoencoderComparison>(),

@@ -9,7 +9,6 @@ pub mod q3_stability;
 pub mod q4_latent_space;
 pub mod q5_backbones;
 mod q5_players;
-mod q5_reading;
 pub mod q6_families;
 
 use crate::run_or_load::{NoSummary, SharedRun};
@@ -345,6 +344,10 @@ mod tests {
             (
                 render_json::<super::q4_latent_space::LatentSpace>(&as_quick("GAN-Q4")),
                 "**What does walking",
+            ),
+            (
+                render_json::<super::q5_backbones::Backbones>(&as_quick("GAN-Q5")),
+                "**Does the CNN backbone help?**",
             ),
         ];
         for (text, answer) in texts {

@@ -1,24 +1,121 @@
-//! GAN-Q5: MLP vs the course CNN vs DCGAN, at equal epochs and at equal wall time.
+//! GAN-Q5: MLP vs the course CNN vs DCGAN, at equal epochs and at equal wall time, each
+//! against its aim; which of the DCGAN's players slows it (see [`super::q5_players`]).
 
+use crate::answer::Answer;
 use crate::experiment::Question;
 use anyhow::Context as _;
 use burn::module::Module;
 use data::plot::{LinePlot, Series};
-use serde_json::json;
+use eval::SampleScores;
+use serde::{Deserialize, Serialize};
 
-use super::Setup;
+use super::q5_players::{Pairing, swap_the_players};
+use super::{Logged, Setup, Trained};
 use gan::model::Backbone;
 use gan::sampling::unit_values;
 use gan::train::TrainConfig;
-
-use super::q5_players::swap_the_players;
-use super::q5_reading::{against_the_aims, label, progress, why_the_dcgan_trails};
 
 pub static EXPERIMENT: Question = Question {
     id: "GAN-Q5",
     answers: &["GAN-Q5"],
     run: |ctx| run(&Setup::new(ctx)?),
 };
+
+/// GAN-Q5's numbers: the three backbones under the tuned preset, read at one epoch, at equal
+/// wall time and at their last epoch against their aims, and the swap of players.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Backbones {
+    /// The quick (CI) profile's short runs on a subset of the digits.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quick: bool,
+    /// The epoch at which all three backbones are compared.
+    pub compared_epoch: usize,
+    /// MLP, course CNN, DCGAN, in that order.
+    pub backbones: Vec<BackboneRun>,
+    /// The MLP read at each convolutional backbone's wall time for the compared epochs.
+    pub equal_wall_time: Vec<EqualWallTime>,
+    /// Real training digits scored against the test digits: the floor no generator can beat.
+    pub real_floor: SampleScores,
+    /// The epoch at which the pairings of players are read.
+    pub swap_epoch: usize,
+    /// Course CNN with course CNN, DCGAN with DCGAN, then the two swapped pairings.
+    pub swapped_players: Vec<Pairing>,
+}
+
+impl Answer for Backbones {
+    const ID: &'static str = "GAN-Q5";
+}
+
+/// One backbone: its compared run, and its longest run (the DCGAN's trained on for its aim).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BackboneRun {
+    pub backbone: Backbone,
+    /// The name the report gives it.
+    pub label: String,
+    /// The compared run's configuration.
+    pub config: TrainConfig,
+    pub generator_parameters: usize,
+    pub discriminator_parameters: usize,
+    /// Mean training seconds per epoch of the compared run.
+    pub seconds_per_epoch: f64,
+    /// Training images per second over the compared epoch.
+    pub images_per_second: f64,
+    /// Wall time (seconds, evaluation included) when the compared epoch ended.
+    pub seconds_to_compared_epoch: f64,
+    /// Samples scored after the compared epoch.
+    pub at_compared_epoch: SampleScores,
+    /// Samples scored after the longest run's last epoch, and that epoch.
+    pub last_epoch: usize,
+    pub last: SampleScores,
+    /// The aims of the last epoch: FID, and class KL to uniform (nats) where there is one.
+    pub fid_aim: f64,
+    pub class_kl_aim: Option<f64>,
+    /// Every scored epoch of the longest run.
+    pub progress: Vec<Progress>,
+}
+
+/// One scored epoch of a run.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Progress {
+    pub epoch: usize,
+    pub fid: f64,
+    pub precision: f64,
+    pub recall: f64,
+    /// The discriminator's mean accuracy on real and fake images over the epoch (0-1).
+    pub d_accuracy: f64,
+}
+
+/// The MLP at a convolutional backbone's wall time for the compared epochs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EqualWallTime {
+    pub backbone: Backbone,
+    pub seconds: f64,
+    /// The MLP's last epoch finished within `seconds`, and its FID.
+    pub mlp_epochs: usize,
+    pub mlp_fid: f64,
+    /// Whether the MLP's run had ended before `seconds` (so `mlp_epochs` is all it trained).
+    pub mlp_ended_earlier: bool,
+    /// That backbone's FID after the compared epochs.
+    pub fid: f64,
+}
+
+/// What the tuned players should reach: (FID in the eval classifier's space, class KL to
+/// uniform). The convolutional aim holds for both convolutional backbones.
+fn aims(backbone: Backbone) -> (f64, Option<f64>) {
+    match backbone {
+        Backbone::Mlp => (30.0, None),
+        Backbone::Cnn | Backbone::Dcgan => (10.0, Some(0.02)),
+    }
+}
+
+/// The backbone as the report names it.
+pub fn label(backbone: Backbone) -> &'static str {
+    match backbone {
+        Backbone::Mlp => "MLP",
+        Backbone::Cnn => "course CNN",
+        Backbone::Dcgan => "DCGAN",
+    }
+}
 
 /// The shared run of `backbone` in this comparison, `(name, config)`: the tuned preset;
 /// the DCGAN trains `backbone_epochs.0` epochs, the MLP longer so that it can also be read at
@@ -48,145 +145,142 @@ pub fn dcgan_reference_run(ctx: &Setup) -> Option<(String, TrainConfig)> {
     (epochs > config.epochs).then(|| ("q5-dcgan-reference".to_string(), config.with_epochs(epochs)))
 }
 
-/// GAN-Q5: MLP vs the course CNN vs DCGAN, at equal epochs and at equal wall time.
+/// A backbone's compared run and its longest run (the same run except for the DCGAN).
+struct Runs {
+    backbone: Backbone,
+    config: TrainConfig,
+    compared: Trained,
+    longest: Option<Trained>,
+}
+
+impl Runs {
+    fn longest(&self) -> &Trained {
+        self.longest.as_ref().unwrap_or(&self.compared)
+    }
+}
+
+/// GAN-Q5: trains (or reloads) the three backbones and the swapped players, writes the
+/// figures and the answer.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
-    let (epochs, mlp_epochs) = ctx.budget.backbone_epochs;
     let mut runs = Vec::new();
     for backbone in [Backbone::Mlp, Backbone::Cnn, Backbone::Dcgan] {
         let (name, config) = backbone_run(ctx, backbone);
-        let trained = ctx.train(&name, &config)?;
-        runs.push((backbone, config, trained));
+        let compared = ctx.train(&name, &config)?;
+        let longest = match (backbone, dcgan_reference_run(ctx)) {
+            (Backbone::Dcgan, Some((name, config))) => Some(ctx.train(&name, &config)?),
+            _ => None,
+        };
+        runs.push(Runs {
+            backbone,
+            config,
+            compared,
+            longest,
+        });
     }
-    // The DCGAN trained on (its first epochs are the compared run's): read against the aim,
-    // plotted and shown in its place.
-    let dcgan_reference = match dcgan_reference_run(ctx) {
-        Some((name, config)) => Some(ctx.train(&name, &config)?),
-        None => None,
-    };
-    let last_run = |backbone: Backbone, trained| match (backbone, &dcgan_reference) {
-        (Backbone::Dcgan, Some(reference)) => reference,
-        _ => trained,
-    };
+    let compared_epoch = ctx.budget.backbone_epochs.0;
+    write_figures(ctx, &runs)?;
+    let backbones = (runs.iter())
+        .map(|r| backbone_numbers(r, compared_epoch))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let swapped_players =
+        swap_the_players(ctx, &runs[1].longest().records, &runs[2].longest().records)?;
+    ctx.ctx.write_answer(&Backbones {
+        quick: ctx.budget.quick,
+        compared_epoch,
+        equal_wall_time: equal_wall_time(&backbones, &runs[0].compared.records),
+        backbones,
+        real_floor: eval::reference::shipped_reference(
+            data::DataSetName::Mnist,
+            eval::reference::REAL_FLOOR,
+        )?,
+        swap_epoch: ctx.budget.swap_epochs,
+        swapped_players,
+    })
+}
+
+/// FID against wall time for each backbone's longest run, and 32 samples of each.
+fn write_figures(ctx: &Setup, runs: &[Runs]) -> anyhow::Result<()> {
     let mut fid = LinePlot::new("GAN-Q5: FID against training time", "seconds", "FID").log_y(true);
-    for (backbone, _, trained) in &runs {
-        let points = (last_run(*backbone, trained).records.iter())
+    let mut grids = Vec::new();
+    for run in runs {
+        let points = (run.longest().records.iter())
             .map(|r| Ok((r.wall_s, r.scores()?.fid)))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        fid = fid.with_series(Series::new(label(*backbone), points));
+        fid = fid.with_series(Series::new(label(run.backbone), points));
+        let samples = ctx.samples(&run.longest().generator, &run.config, 32);
+        grids.push(unit_values(samples, run.config.real_scale));
     }
-    let cnn_epochs = ctx.budget.course_cnn_epochs;
-    let dcgan_epochs =
-        (last_run(Backbone::Dcgan, &runs[2].2).records.last()).map_or(epochs, |r| r.epoch);
-    let mut md = format!(
-        "Tuned preset for each backbone, {} (the MLP: {mlp_epochs} epochs, the course CNN: \
-         {cnn_epochs}{}; all read at epoch {epochs} here, the MLP also at the DCGAN's and the \
-         course CNN's wall time after {epochs} epochs).\n\n\
-         | backbone | parameters G / D | seconds per epoch | images/s | FID after {epochs} epochs | classes covered | class KL | density | coverage |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        ctx.epoch_note(&runs[2].1),
-        if dcgan_epochs > epochs {
-            format!(", the DCGAN trained on to {dcgan_epochs} for its aim and samples")
-        } else {
-            String::new()
-        },
-    );
-    let mut numbers = Vec::new();
-    let mut grids = Vec::new();
-    for (backbone, config, trained) in &runs {
-        let records = &trained.records;
-        let at_epochs = records
-            .iter()
-            .find(|r| r.epoch == epochs)
-            .context("the run is shorter than the comparison")?;
-        let scores = at_epochs.scores()?;
-        let seconds =
-            records.iter().map(|r| r.record.train_seconds).sum::<f64>() / records.len() as f64;
-        md.push_str(&format!(
-            "| {} | {} / {} | {seconds:.1} | {:.0} | {:.1} | {} | {:.3} | {:.3} | {:.3} |\n",
-            label(*backbone),
-            trained.generator.num_params(),
-            trained.discriminator_parameters,
-            at_epochs.record.images_per_second,
-            scores.fid,
-            scores.classes.classes_covered,
-            scores.classes.kl_to_uniform,
-            scores.density_coverage.density,
-            scores.density_coverage.coverage,
-        ));
-        grids.push(unit_values(
-            ctx.samples(&last_run(*backbone, trained).generator, config, 32),
-            config.real_scale,
-        ));
-        numbers.push(
-            json!({ "backbone": backbone, "config": config, "seconds_per_epoch": seconds,
-            "images_per_second": at_epochs.record.images_per_second,
-            "at_equal_epochs": scores, "epochs": epochs }),
-        );
-    }
-    // Equal wall time: the MLP's last epoch finished within each convolutional run's time
-    // for the compared epochs.
-    let mlp = &runs[0].2.records;
-    md.push_str(&format!("\n| in the wall time of | seconds | MLP epochs done | MLP FID | that backbone's FID after {epochs} epochs |\n|---|---:|---:|---:|---:|\n"));
-    let mut equal_time = Vec::new();
-    for (backbone, _, trained) in &runs[1..] {
-        let records = &trained.records;
-        let last = records
-            .iter()
-            .find(|r| r.epoch == epochs)
-            .context("the run is shorter than the comparison")?;
-        if let Some(m) = mlp.iter().rfind(|r| r.wall_s <= last.wall_s) {
-            md.push_str(&format!(
-                "| {} | {:.0} | {} | {:.1} | {:.1} |\n",
-                label(*backbone),
-                last.wall_s,
-                m.epoch,
-                m.scores()?.fid,
-                last.scores()?.fid
-            ));
-            equal_time.push(json!({ "backbone": backbone, "seconds": last.wall_s,
-                "mlp_epochs": m.epoch, "mlp_fid": m.scores()?.fid, "fid": last.scores()?.fid }));
-        }
-    }
-    let floor =
-        eval::reference::shipped_reference(data::DataSetName::Mnist, eval::reference::REAL_FLOOR)?;
-    let finals = runs
-        .iter()
-        .map(|(backbone, _, trained)| {
-            let last = (last_run(*backbone, trained).records.last()).context("an epoch")?;
-            Ok((*backbone, last.epoch, last.scores()?.clone()))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    md.push_str(&against_the_aims(&finals, &floor));
-    md.push_str(&why_the_dcgan_trails(
-        &progress(&runs[1].2.records)?,
-        &progress(&last_run(Backbone::Dcgan, &runs[2].2).records)?,
-        epochs,
-    ));
-    let (players, swapped) = swap_the_players(
-        ctx,
-        &runs[1].2.records,
-        &last_run(Backbone::Dcgan, &runs[2].2).records,
-    )?;
-    md.push_str(&players);
-    let labels = ["MLP", "course CNN", "DCGAN"]
-        .iter()
-        .flat_map(|l| std::iter::repeat_n(l.to_string(), 32))
+    let labels = (runs.iter())
+        .flat_map(|r| std::iter::repeat_n(label(r.backbone).to_string(), 32))
         .collect();
-    md.push_str(&format!(
-        "\n{}\n\n{}\n\nRows: 32 samples of each backbone (MLP after {mlp_epochs} epochs, course CNN after {cnn_epochs}, DCGAN after {dcgan_epochs}).\n\n\
-         **Reading.** Convolutions share weights across positions and build digits from local \
-         strokes, the right prior for images, with far fewer parameters (first table). On a CPU \
-         each of their steps costs more (seconds per epoch), so the fair comparison is at equal \
-         wall time as well as at equal epochs (second table). Batch norm in both convolutional \
-         players also stabilises the game, at the price of samples in a batch depending on each \
-         other during training.\n",
-        ctx.ctx.plot_figure("gan-q5-fid-time.png", &fid)?,
-        ctx.ctx.digit_figure("gan-q5-samples.png", &grids.concat(), 16, Some(labels))?,
-    ));
-    ctx.ctx.write_section(
-        "GAN-Q5",
-        &md,
-        &json!({ "backbones": numbers, "equal_wall_time": equal_time,
-            "swapped_players": swapped }),
-    )
+    ctx.plot("gan-q5-fid-time.png", &fid)?;
+    ctx.grid("gan-q5-samples.png", &grids.concat(), 16, Some(labels))
+}
+
+fn backbone_numbers(run: &Runs, compared_epoch: usize) -> anyhow::Result<BackboneRun> {
+    let records = &run.compared.records;
+    let compared = at_epoch(records, compared_epoch)?;
+    let last = run.longest().records.last().context("an epoch")?;
+    let seconds_per_epoch =
+        records.iter().map(|r| r.record.train_seconds).sum::<f64>() / records.len() as f64;
+    let (fid_aim, class_kl_aim) = aims(run.backbone);
+    Ok(BackboneRun {
+        backbone: run.backbone,
+        label: label(run.backbone).to_string(),
+        config: run.config.clone(),
+        generator_parameters: run.compared.generator.num_params(),
+        discriminator_parameters: run.compared.discriminator_parameters,
+        seconds_per_epoch,
+        images_per_second: compared.record.images_per_second,
+        seconds_to_compared_epoch: compared.wall_s,
+        at_compared_epoch: compared.scores()?.clone(),
+        last_epoch: last.epoch,
+        last: last.scores()?.clone(),
+        fid_aim,
+        class_kl_aim,
+        progress: progress(&run.longest().records)?,
+    })
+}
+
+fn at_epoch(records: &[Logged], epoch: usize) -> anyhow::Result<&Logged> {
+    (records.iter().find(|r| r.epoch == epoch))
+        .with_context(|| format!("a run of GAN-Q5 is shorter than {epoch} epochs"))
+}
+
+/// Every scored epoch of a run.
+pub fn progress(records: &[Logged]) -> anyhow::Result<Vec<Progress>> {
+    records
+        .iter()
+        .map(|r| {
+            let scores = r.scores()?;
+            let mean = &r.record.mean;
+            Ok(Progress {
+                epoch: r.epoch,
+                fid: scores.fid,
+                precision: scores.precision_recall.precision,
+                recall: scores.precision_recall.recall,
+                d_accuracy: (mean.accuracy_real + mean.accuracy_fake) / 2.0,
+            })
+        })
+        .collect()
+}
+
+/// The MLP's last epoch finished within each convolutional backbone's time for the compared
+/// epochs.
+fn equal_wall_time(backbones: &[BackboneRun], mlp: &[Logged]) -> Vec<EqualWallTime> {
+    let mlp_end = mlp.last().map_or(0.0, |r| r.wall_s);
+    (backbones.iter().filter(|b| b.backbone != Backbone::Mlp))
+        .filter_map(|b| {
+            let seconds = b.seconds_to_compared_epoch;
+            let within = mlp.iter().rfind(|r| r.wall_s <= seconds)?;
+            Some(EqualWallTime {
+                backbone: b.backbone,
+                seconds,
+                mlp_epochs: within.epoch,
+                mlp_fid: within.scores().ok()?.fid,
+                mlp_ended_earlier: mlp_end < seconds,
+                fid: b.at_compared_epoch.fid,
+            })
+        })
+        .collect()
 }

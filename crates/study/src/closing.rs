@@ -1,0 +1,171 @@
+//! CLOSING: the interpretation across the families, the discussion points and the
+//! conclusion. It measures nothing itself: it reads what the other sections measured, each
+//! through its section's type, so a renamed field fails to compile and numbers of another
+//! shape fail loudly, naming the section.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use eval::{FamilyRecord, SampleScores};
+use serde::{Deserialize, Serialize};
+
+use crate::Answer;
+use crate::experiments::{creative as creative_study, dbm, gan, rbm, vae as vae_study};
+
+/// CLOSING's numbers, gathered from the sections that measured them. A section the run did
+/// not produce (`--only`) leaves its part out.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Closing {
+    /// The summary table's MNIST families, lowest FID first.
+    pub families: Vec<FamilyRecord>,
+    /// Real training digits scored against the test digits: the floor of every score.
+    pub real_floor: SampleScores,
+    /// RBM-Q1: the strong RBM's AIS estimate on the test digits.
+    pub rbm: Option<rbm::q1_protocol::Score>,
+    /// DBM-Q2: the DBM's variational bound on stochastically binarised test digits, and the
+    /// published DBM's (nats).
+    pub dbm: Option<dbm::q2_published::Evaluation>,
+    pub dbm_published: Option<f64>,
+    /// VAE-Q1: the importance-sampled bound with the most samples, and the amortisation gap.
+    pub vae: Option<vae::importance::LikelihoodEstimate>,
+    pub vae_gap: Option<vae_study::q1_objective::GapSplit>,
+    /// GAN-Q3: largest minus smallest final FID of three seeds of one configuration.
+    pub gan_seed_fid_spread: Option<f64>,
+    /// CREATIVE: the headline evaluation of the diffusion model, the real-data floor at the
+    /// same sample count, and the classifier's accuracy on real test images (0-1).
+    pub diffusion: Option<Diffusion>,
+}
+
+impl Answer for Closing {
+    const ID: &'static str = "CLOSING";
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Diffusion {
+    pub headline: creative::evaluate::Evaluation,
+    pub floor: SampleScores,
+    pub classifier_test_accuracy: f64,
+}
+
+impl Closing {
+    /// Gathers CLOSING's numbers from `<reports>/numbers/`; `None` without any family.
+    pub fn collect(reports: &Path, families: &[FamilyRecord]) -> anyhow::Result<Option<Self>> {
+        if families.is_empty() {
+            return Ok(None);
+        }
+        let mut families = families.to_vec();
+        families.sort_by(|a, b| a.scores.fid.total_cmp(&b.scores.fid));
+        let rbm_q1 = read::<rbm::q1_pseudo_likelihood::MonitoredRun>(reports)?;
+        let dbm_q2 = read::<dbm::q2_samples::DbmSamples>(reports)?;
+        let vae_q1 = read::<vae_study::q1_objective::Objective>(reports)?;
+        let creative_q = read::<creative_study::DiffusionStudy>(reports)?;
+        Ok(Some(Self {
+            families,
+            real_floor: eval::reference::shipped_reference(
+                data::DataSetName::Mnist,
+                eval::reference::REAL_FLOOR,
+            )?,
+            rbm: rbm_q1.and_then(|q1| q1.protocol).and_then(|p| {
+                (p.rows.into_iter())
+                    .find(|row| row.run == "strong")
+                    .map(|row| row.score)
+            }),
+            dbm_published: dbm_q2.as_ref().map(|q2| q2.published),
+            dbm: dbm_q2.and_then(|q2| q2.against_published),
+            vae: vae_q1.as_ref().and_then(|q1| q1.bounds.last().cloned()),
+            vae_gap: vae_q1.map(|q1| q1.gap),
+            gan_seed_fid_spread: read::<gan::q3_stability::Stability>(reports)?
+                .map(|q3| q3.final_fid_spread),
+            diffusion: creative_q.map(|c| Diffusion {
+                headline: c.headline,
+                floor: c.floor_headline,
+                classifier_test_accuracy: c.classifier_test_accuracy,
+            }),
+        }))
+    }
+}
+
+/// Section `T::ID`'s numbers read as `T`; `None` when the run did not write them.
+fn read<T: Answer>(reports: &Path) -> anyhow::Result<Option<T>> {
+    let path = reports.join("numbers").join(format!("{}.json", T::ID));
+    if !path.exists() {
+        return Ok(None);
+    }
+    data::run::read_json(&path)
+        .map(Some)
+        .with_context(|| format!("CLOSING reads the numbers of {}", T::ID))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed_reports() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports")
+    }
+
+    fn committed_families() -> Vec<FamilyRecord> {
+        ["rbm", "dbm", "gan", "vae"]
+            .iter()
+            .flat_map(|family| FamilyRecord::read_all(&committed_reports(), family))
+            .collect()
+    }
+
+    #[test]
+    fn the_committed_numbers_give_every_part_of_closing_with_their_values() {
+        let closing = Closing::collect(&committed_reports(), &committed_families())
+            .unwrap()
+            .unwrap();
+        let fids: Vec<f64> = closing.families.iter().map(|f| f.scores.fid).collect();
+        assert!(fids.is_sorted(), "{fids:?}");
+        let rbm = closing.rbm.as_ref().expect("RBM-Q1's strong run");
+        assert!(rbm.converged, "the strong RBM's AIS, not the course run's");
+        let text = crate::answer::render(&closing).unwrap();
+        for part in [
+            "**Interpretation: likelihoods.**",
+            "(CREATIVE).**",
+            "- Stability",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        assert!(
+            text.contains(&format!("{:.2} nats (AIS", rbm.log_likelihood)),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_likelihood_that_breaks_the_comparison_fails_closing_naming_the_claim() {
+        let mut closing = Closing::collect(&committed_reports(), &committed_families())
+            .unwrap()
+            .unwrap();
+        closing.vae.as_mut().unwrap().mean = -95.0;
+        let err = format!("{:#}", crate::answer::render(&closing).unwrap_err());
+        assert!(err.contains("within 1.5 nats of each other"), "{err}");
+    }
+
+    #[test]
+    fn sections_the_run_did_not_write_leave_their_parts_out() {
+        let reports = tempfile::tempdir().unwrap();
+        assert!(Closing::collect(reports.path(), &[]).unwrap().is_none());
+        let closing = Closing::collect(reports.path(), &committed_families())
+            .unwrap()
+            .unwrap();
+        assert!(closing.rbm.is_none() && closing.diffusion.is_none());
+        let text = crate::answer::render(&closing).unwrap();
+        assert!(
+            !text.contains("likelihoods.**") && !text.contains("CREATIVE"),
+            "{text}"
+        );
+        assert!(text.contains("**Conclusion.**"), "{text}");
+    }
+
+    #[test]
+    fn numbers_of_another_shape_fail_naming_their_section() {
+        let reports = tempfile::tempdir().unwrap();
+        let path = reports.path().join("numbers").join("GAN-Q3.json");
+        data::run::write_json(&path, &serde_json::json!({ "seeds": "renamed" })).unwrap();
+        let err = Closing::collect(reports.path(), &committed_families()).unwrap_err();
+        assert!(format!("{err:#}").contains("GAN-Q3"), "{err:#}");
+    }
+}

@@ -45,6 +45,39 @@ pub struct LogZEstimate {
     pub betas: usize,
 }
 
+/// What `rbm evaluate` writes to `ais.json` (one file per test binarisation): the test
+/// log-likelihood under each of the two schedules, the exact one for models small enough to
+/// enumerate, and the convergence verdict (RBM-Q1 reads it back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AisEvaluation {
+    /// How the test digits were binarised.
+    pub test_input: crate::train::InputMode,
+    pub test_images: usize,
+    /// With `--betas` temperatures.
+    pub short: ScheduleScore,
+    /// With four times as many: the estimate to report when `convergence` says so.
+    pub long: ScheduleScore,
+    /// With `log Z` summed over every hidden state (20 hidden units or fewer).
+    pub exact: Option<ExactScore>,
+    pub convergence: Convergence,
+}
+
+/// The test log-likelihood with one AIS estimate of `log Z`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleScore {
+    pub estimate: LogZEstimate,
+    /// Mean over the test digits, nats per image.
+    pub test_log_likelihood: f64,
+}
+
+/// The test log-likelihood with the exact `log Z`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExactScore {
+    pub log_z: f64,
+    /// Mean over the test digits, nats per image.
+    pub test_log_likelihood: f64,
+}
+
 /// Whether an estimate can be reported: judged from the same estimate with a schedule four
 /// times longer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

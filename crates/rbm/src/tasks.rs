@@ -9,7 +9,10 @@ use data::figure::{digit_grid, save_png, tensor_values};
 use data::{DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, SelectedDevice, Split};
 use serde_json::json;
 
-use crate::ais::{AisConfig, base_rate_bias, estimate_log_z, mean_log_likelihood};
+use crate::ais::{
+    AisConfig, AisEvaluation, ExactScore, LogZEstimate, ScheduleScore, base_rate_bias,
+    estimate_log_z, mean_log_likelihood,
+};
 use crate::inpaint::{Completion, complete, missing_mse};
 use crate::train::{InputMode, RbmState, TrainConfig, monitor, train_epoch};
 
@@ -232,73 +235,88 @@ pub fn evaluate(
         );
     }
     let base = base_rate_bias(&config.pixel_means(&train), train.len());
-    // One result list per test binarisation; every list holds the same log Z estimates.
-    let mut results = vec![Vec::new(); tested.len()];
-    let mut estimates = Vec::new();
-    for factor in [1, 4] {
-        let ais = AisConfig::new()
-            .with_chains(args.ais.chains)
-            .with_betas(args.ais.betas * factor)
-            .with_seed(config.seed);
-        let started = std::time::Instant::now();
-        let estimate = estimate_log_z(rbm, &base, &ais, device);
-        println!(
-            "AIS {} chains x {} temperatures: log Z = {:.2} (+3se {:.2}, -3se {}), ESS {:.1} ({:.0} s)",
-            args.ais.chains,
-            args.ais.betas * factor,
-            estimate.log_z,
-            estimate.log_z_high,
-            estimate
-                .log_z_low
-                .map_or("-inf".into(), |l| format!("{l:.2}")),
-            estimate.effective_sample_size,
-            started.elapsed().as_secs_f64()
-        );
-        for ((input, test_v), results) in tested.iter().zip(&mut results) {
-            let ll = mean_log_likelihood(rbm, test_v.clone(), estimate.log_z);
-            println!(
-                "  test log-likelihood ({}): {ll:.2} nats",
-                input_name(*input)
-            );
-            results.push(json!({ "estimate": estimate, "test_log_likelihood": ll, "test_images": test_v.dims()[0] }));
-        }
-        estimates.push(estimate);
-    }
-    if rbm.hidden() <= 20 {
+    let short = log_z(rbm, &base, args, config.seed, 1, device);
+    let long = log_z(rbm, &base, args, config.seed, 4, device);
+    let exact = (rbm.hidden() <= 20).then(|| {
         let exact = crate::ais::exact_log_z(rbm, device);
         println!(
             "exact (2^{} hidden states enumerated): log Z = {exact:.2}",
             rbm.hidden()
         );
-        for ((input, test_v), results) in tested.iter().zip(&mut results) {
-            let ll = mean_log_likelihood(rbm, test_v.clone(), exact);
-            println!(
-                "  test log-likelihood ({}): {ll:.2} nats",
-                input_name(*input)
-            );
-            results.push(json!({ "exact_log_z": exact, "test_log_likelihood": ll }));
-        }
-    }
-    let verdict = crate::ais::convergence(&estimates[0], &estimates[1]);
-    if verdict.converged {
+        exact
+    });
+    let convergence = crate::ais::convergence(&short, &long);
+    if convergence.converged {
         println!(
             "converged: log Z moved by {:.2} nats with the 4x longer schedule, ESS {:.0}% of the chains",
-            verdict.log_z_shift,
-            100.0 * verdict.ess_fraction
+            convergence.log_z_shift,
+            100.0 * convergence.ess_fraction
         );
     } else {
         println!(
             "NOT converged ({}): do not report this estimate as a result; try more --chains or --betas",
-            verdict.problems.join("; ")
+            convergence.problems.join("; ")
         );
     }
-    for ((input, _), results) in tested.iter().zip(results) {
-        data::run::write_json(
-            &args.run.join(ais_file(config.input, *input)),
-            &json!({ "runs": results, "convergence": verdict, "test_input": input }),
-        )?;
+    for (input, test_v) in tested {
+        let score = |log_z: f64| {
+            let ll = mean_log_likelihood(rbm, test_v.clone(), log_z);
+            println!(
+                "  test log-likelihood ({}, log Z {log_z:.2}): {ll:.2} nats",
+                input_name(input)
+            );
+            ll
+        };
+        let evaluation = AisEvaluation {
+            test_input: input,
+            test_images: test_v.dims()[0],
+            short: ScheduleScore {
+                test_log_likelihood: score(short.log_z),
+                estimate: short.clone(),
+            },
+            long: ScheduleScore {
+                test_log_likelihood: score(long.log_z),
+                estimate: long.clone(),
+            },
+            exact: exact.map(|log_z| ExactScore {
+                log_z,
+                test_log_likelihood: score(log_z),
+            }),
+            convergence: convergence.clone(),
+        };
+        data::run::write_json(&args.run.join(ais_file(config.input, input)), &evaluation)?;
     }
     Ok(())
+}
+
+/// AIS with `factor` times `--betas` temperatures, printed as it is reported.
+fn log_z(
+    rbm: &crate::model::Rbm,
+    base: &[f32],
+    args: &EvaluateArgs,
+    seed: u64,
+    factor: usize,
+    device: &Device,
+) -> LogZEstimate {
+    let ais = AisConfig::new()
+        .with_chains(args.ais.chains)
+        .with_betas(args.ais.betas * factor)
+        .with_seed(seed);
+    let started = std::time::Instant::now();
+    let estimate = estimate_log_z(rbm, base, &ais, device);
+    println!(
+        "AIS {} chains x {} temperatures: log Z = {:.2} (+3se {:.2}, -3se {}), ESS {:.1} ({:.0} s)",
+        ais.chains,
+        ais.betas,
+        estimate.log_z,
+        estimate.log_z_high,
+        estimate
+            .log_z_low
+            .map_or("-inf".into(), |l| format!("{l:.2}")),
+        estimate.effective_sample_size,
+        started.elapsed().as_secs_f64()
+    );
+    estimate
 }
 
 #[derive(Clone, Debug, clap::Args)]

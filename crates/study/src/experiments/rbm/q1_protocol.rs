@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use rbm::ais::AisEvaluation;
 use rbm::tasks::{ais_file, input_name};
 use rbm::train::{InputMode, Preset, TrainConfig};
 
@@ -74,22 +74,22 @@ pub struct Score {
 }
 
 impl Score {
-    fn from_ais(ais: &Value) -> Option<Self> {
-        let runs = ais["runs"].as_array()?;
-        let (short, long) = (runs.first()?, runs.last()?);
-        Some(Self {
-            log_likelihood: long["test_log_likelihood"].as_f64()?,
-            shorter_schedule_log_likelihood: short["test_log_likelihood"].as_f64()?,
-            effective_sample_size: long["estimate"]["effective_sample_size"].as_f64()?,
-            chains: long["estimate"]["chains"].as_u64()? as usize,
-            converged: ais["convergence"]["converged"].as_bool()?,
-        })
+    /// The longer schedule's score, with the shorter one's beside it.
+    fn from_ais(ais: &AisEvaluation) -> Self {
+        Self {
+            log_likelihood: ais.long.test_log_likelihood,
+            shorter_schedule_log_likelihood: ais.short.test_log_likelihood,
+            effective_sample_size: ais.long.estimate.effective_sample_size,
+            chains: ais.long.estimate.chains,
+            converged: ais.convergence.converged,
+        }
     }
 
     /// The score a shipped run wrote for test digits presented as `tested_as`, if any.
     fn read(dir: &Path, trained_as: InputMode, tested_as: InputMode) -> Option<Self> {
-        let ais = data::run::read_json::<Value>(&dir.join(ais_file(trained_as, tested_as)));
-        Self::from_ais(&ais.ok()?)
+        let path = dir.join(ais_file(trained_as, tested_as));
+        let ais = data::run::read_json::<AisEvaluation>(&path).ok()?;
+        Some(Self::from_ais(&ais))
     }
 }
 
@@ -212,21 +212,24 @@ mod tests {
 
     #[test]
     fn a_score_is_read_from_the_longer_ais_schedule() {
-        let ais = json!({ "runs": [
-            { "estimate": { "effective_sample_size": 40.0, "chains": 100 }, "test_log_likelihood": -85.14 },
-            { "estimate": { "effective_sample_size": 76.7, "chains": 100 }, "test_log_likelihood": -85.16 } ],
-            "convergence": { "converged": true } });
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/pretrained/rbm/strong");
+        let ais: AisEvaluation = data::run::read_json(&dir.join("ais.json")).unwrap();
+        let score = Score::read(&dir, InputMode::Dynamic, InputMode::Dynamic).unwrap();
         assert_eq!(
-            Score::from_ais(&ais),
-            Some(Score {
-                log_likelihood: -85.16,
-                shorter_schedule_log_likelihood: -85.14,
-                effective_sample_size: 76.7,
+            score,
+            Score {
+                log_likelihood: ais.long.test_log_likelihood,
+                shorter_schedule_log_likelihood: ais.short.test_log_likelihood,
+                effective_sample_size: ais.long.estimate.effective_sample_size,
                 chains: 100,
                 converged: true
-            })
+            }
         );
-        assert_eq!(Score::from_ais(&json!({ "runs": [] })), None);
+        assert_eq!(ais.long.estimate.betas, 4 * ais.short.estimate.betas);
+        assert_eq!(
+            Score::read(&dir, InputMode::Dynamic, InputMode::Threshold),
+            None
+        );
         // Where `rbm evaluate` writes each score, and so what `rbm ship` keeps.
         assert_eq!(ais_file(InputMode::Dynamic, InputMode::Dynamic), "ais.json");
         assert_eq!(

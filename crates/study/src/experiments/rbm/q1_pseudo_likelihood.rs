@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::q1_protocol::Protocol;
 use super::{Evaluation, Logged, Setup};
-use rbm::ais::{Convergence, LogZEstimate};
+use rbm::ais::{AisEvaluation, Convergence, LogZEstimate};
 use rbm::train::TrainConfig;
 
 pub static EXPERIMENT: Question = Question {
@@ -63,20 +63,6 @@ pub struct StrongRun {
     pub test_log_likelihood: f64,
     /// The longer schedule against the 4x shorter one.
     pub convergence: Convergence,
-}
-
-/// `ais.json` as `rbm evaluate` writes it: the shorter schedule's run, then the longer one's.
-#[derive(Deserialize)]
-struct AisFile {
-    runs: Vec<AisRun>,
-    convergence: Convergence,
-}
-
-#[derive(Deserialize)]
-struct AisRun {
-    estimate: LogZEstimate,
-    test_images: usize,
-    test_log_likelihood: f64,
 }
 
 /// RBM-Q1: pseudo-likelihoods and the AIS likelihood of one run, epoch by epoch.
@@ -137,21 +123,16 @@ pub(super) fn shipped_strong() -> anyhow::Result<Option<StrongRun>> {
     let Some(dir) = data::run::shipped("rbm", "strong") else {
         return Ok(None);
     };
-    let ais: AisFile = data::run::read_json(&dir.join("ais.json"))?;
+    let ais: AisEvaluation = data::run::read_json(&dir.join("ais.json"))?;
     let (config, _): (TrainConfig, _) = data::run::load_latest(&dir, "RBM")?;
     let records = data::run::read_records::<Logged<super::NoExtra>>(&dir)?;
     let train_seconds = records.iter().filter_map(|r| r.metrics.train_seconds).sum();
-    let long = ais
-        .runs
-        .into_iter()
-        .nth(1)
-        .ok_or_else(|| anyhow::anyhow!("{}: no second AIS run", dir.display()))?;
     Ok(Some(StrongRun {
         config,
         train_seconds,
-        estimate: long.estimate,
-        test_images: long.test_images,
-        test_log_likelihood: long.test_log_likelihood,
+        estimate: ais.long.estimate,
+        test_images: ais.test_images,
+        test_log_likelihood: ais.long.test_log_likelihood,
         convergence: ais.convergence,
     }))
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use data::figure::{digit_grid, save_png};
+use data::run::{Resumed, epoch_progress};
 use data::{ImageSet, SelectedDevice, Split};
 use serde_json::json;
 
@@ -73,27 +74,27 @@ pub fn train(
     let plain = selected.device.clone();
     device.seed(config.seed);
     let mut run = args.open_run("creative", default_name, config, config.seed, selected)?;
-    let mut grid = data::run::SampleGrid {
-        cols: GRID_PER_CLASS,
-        draw: |state: &DiffusionState| {
-            let sampler = Sampler::Ddim {
-                steps: GRID_DDIM_STEPS,
-            };
-            Ok(class_grid(
-                &state.ema.model,
-                config,
-                GRID_PER_CLASS,
-                (GRID_GUIDANCE, sampler, config.seed ^ 0xF1),
-                &plain,
-            ))
-        },
-    };
-    let state = run.train_epochs_with(
-        DiffusionState::new(config, &device),
-        config.epochs,
-        |state, epoch| Ok(state.train_epoch(epoch, &train, config, &device)),
-        &mut [&mut grid],
-    )?;
+    let Resumed {
+        mut state,
+        first_epoch,
+    } = run.resume(DiffusionState::new(config, &device), config.epochs)?;
+    let mut progress = epoch_progress(first_epoch, config.epochs);
+    for epoch in first_epoch..config.epochs {
+        let record = state.train_epoch(epoch, &train, config, &device);
+        let sampler = Sampler::Ddim {
+            steps: GRID_DDIM_STEPS,
+        };
+        let grid = class_grid(
+            &state.ema.model,
+            config,
+            GRID_PER_CLASS,
+            (GRID_GUIDANCE, sampler, config.seed ^ 0xF1),
+            &plain,
+        );
+        run.save_sample_grid(epoch, &grid, GRID_PER_CLASS)?;
+        run.end_epoch(epoch, config.epochs, &state, &record, &mut progress)?;
+    }
+    progress.finish();
     let summary = json!({ "ema_updates": state.ema.updates });
     run.finish(&summary)?;
     println!("trained {}", run.dir.display());

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Distribution, Tensor};
 use data::figure::{digit_grid, normalise_filters, save_png, tensor_values};
+use data::run::{Resumed, epoch_progress};
 use data::{ImageSet, SelectedDevice, Split};
 use rbm::ais::{AisConfig, base_rate_bias, convergence};
 use serde_json::json;
@@ -34,10 +35,16 @@ pub fn train(
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     let mut run = args.open_run("dbm", default_name, config, config.seed, selected)?;
     device.seed(config.seed);
-    let state = DbmTraining::new(config, device);
-    let state = run.train_epochs(state, config.epochs(), |state, epoch| {
-        train_epoch(state, epoch, &train, &test, config, device)
-    })?;
+    let Resumed {
+        mut state,
+        first_epoch,
+    } = run.resume(DbmTraining::new(config, device), config.epochs())?;
+    let mut progress = epoch_progress(first_epoch, config.epochs());
+    for epoch in first_epoch..config.epochs() {
+        let record = train_epoch(&mut state, epoch, &train, &test, config, device)?;
+        run.end_epoch(epoch, config.epochs(), &state, &record, &mut progress)?;
+    }
+    progress.finish();
     let [v, h1, h2] = state.joint.dbm.sizes();
     run.finish(json!({ "sizes": [v, h1, h2] }))?;
     println!("trained {}", run.dir.display());

@@ -2,11 +2,10 @@
 //! scores, through the run's checkpoints.
 
 use burn::tensor::Device;
-use data::run::SampleGrid;
+use data::run::{Resumed, epoch_progress};
 use data::{BatchOrder, ImageBatcher, ImageSet, Run, SelectedDevice, train_batches};
 use eval::{Evaluator, SampleScores};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::sampling::{EVAL_SEED, negative_fraction, sample, sample_grid};
 use crate::train::{GanState, StepStats, TrainConfig};
@@ -26,7 +25,7 @@ pub struct EpochRecord {
     /// Wall time of the epoch's updates (not of the evaluation).
     pub train_seconds: f64,
     pub images_per_second: f64,
-    /// Eval metrics of `eval_samples` samples, when scored (added by the scoring hook).
+    /// Eval metrics of `eval_samples` samples, when scored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<SampleScores>,
     /// Fraction of those samples' pixels below 0: the part of tanh's range a [0, 1] data
@@ -60,13 +59,6 @@ impl EpochRecord {
             ((first + last) as f64 / 2.0, s)
         })
     }
-}
-
-/// What the scoring hook adds to an epoch's record.
-#[derive(Serialize)]
-struct EpochScores {
-    scores: SampleScores,
-    negative_pixel_fraction: f64,
 }
 
 /// Trains one epoch over `train` on the autodiff `device`.
@@ -127,31 +119,29 @@ pub fn train_run(
     let device = selected.autodiff();
     let plain = selected.device.clone();
     device.seed(config.seed);
-    let mut grid = SampleGrid {
-        cols: 8,
-        draw: |state: &GanState| Ok(sample_grid(state.sampled_generator(), config, &plain)),
-    };
-    let mut scoring = |state: &GanState, _epoch: usize| -> anyhow::Result<Map<String, Value>> {
-        let Some(evaluator) = evaluator.filter(|_| config.eval_samples > 0) else {
-            return Ok(Map::new());
-        };
-        let samples = sample(
-            state.sampled_generator(),
-            config.model.latent,
-            config.eval_samples,
-            EVAL_SEED,
-            &plain,
-        );
-        let values = data::figure::tensor_values(samples);
-        data::run::fields(&EpochScores {
-            scores: evaluator.score(&values, config.real_scale),
-            negative_pixel_fraction: negative_fraction(&values),
-        })
-    };
-    run.train_epochs_with(
-        GanState::new(config, &device),
-        config.epochs,
-        |state, epoch| Ok(train_epoch(state, epoch, train, config, &device)),
-        &mut [&mut grid, &mut scoring],
-    )
+    let Resumed {
+        mut state,
+        first_epoch,
+    } = run.resume(GanState::new(config, &device), config.epochs)?;
+    let mut progress = epoch_progress(first_epoch, config.epochs);
+    for epoch in first_epoch..config.epochs {
+        let mut record = train_epoch(&mut state, epoch, train, config, &device);
+        let grid = sample_grid(state.sampled_generator(), config, &plain);
+        run.save_sample_grid(epoch, &grid, 8)?;
+        if let Some(evaluator) = evaluator.filter(|_| config.eval_samples > 0) {
+            let samples = sample(
+                state.sampled_generator(),
+                config.model.latent,
+                config.eval_samples,
+                EVAL_SEED,
+                &plain,
+            );
+            let values = data::figure::tensor_values(samples);
+            record.scores = Some(evaluator.score(&values, config.real_scale));
+            record.negative_pixel_fraction = Some(negative_fraction(&values));
+        }
+        run.end_epoch(epoch, config.epochs, &state, &record, &mut progress)?;
+    }
+    progress.finish();
+    Ok(state)
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::tensor::{Device, Distribution, Tensor};
 use data::figure::{digit_grid, save_png, tensor_values};
+use data::run::{Resumed, epoch_progress};
 use data::{DataSetName, ImageBatcher, ImageSet, ImageTransform, Mask, SelectedDevice, Split};
 use serde_json::json;
 
@@ -44,10 +45,16 @@ pub fn train(
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     let mut run = args.open_run("rbm", default_name, config, config.seed, selected)?;
     device.seed(config.seed);
-    let state = RbmState::new(config, device);
-    let state = run.train_epochs(state, config.epochs, |state, epoch| {
-        train_epoch(state, epoch, &train, &test, config, device)
-    })?;
+    let Resumed {
+        mut state,
+        first_epoch,
+    } = run.resume(RbmState::new(config, device), config.epochs)?;
+    let mut progress = epoch_progress(first_epoch, config.epochs);
+    for epoch in first_epoch..config.epochs {
+        let record = train_epoch(&mut state, epoch, &train, &test, config, device)?;
+        run.end_epoch(epoch, config.epochs, &state, &record, &mut progress)?;
+    }
+    progress.finish();
     let metrics = monitor(&state.rbm, &train, &test, config, device);
     run.finish(json!({ "final": metrics }))?;
     println!("trained {}: {}", run.dir.display(), json!(metrics));

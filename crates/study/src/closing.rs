@@ -16,6 +16,9 @@ use crate::experiments::{creative as creative_study, dbm, gan, rbm, vae as vae_s
 /// not produce (`--only`) leaves its part out.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Closing {
+    /// Whether any section it reads ran the quick (CI) profile: then it interprets nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quick: bool,
     /// The summary table's MNIST families, lowest FID first.
     pub families: Vec<FamilyRecord>,
     /// Real training digits scored against the test digits: the floor of every score.
@@ -59,7 +62,16 @@ impl Closing {
         let dbm_q2 = read::<dbm::q2_samples::DbmSamples>(reports)?;
         let vae_q1 = read::<vae_study::q1_objective::Objective>(reports)?;
         let creative_q = read::<creative_study::DiffusionStudy>(reports)?;
+        let gan_q3 = read::<gan::q3_stability::Stability>(reports)?;
+        let quick = [
+            dbm_q2.as_ref().map(|q| q.quick),
+            vae_q1.as_ref().map(|q| q.quick),
+            creative_q.as_ref().map(|q| q.budget.quick),
+            gan_q3.as_ref().map(|q| q.quick),
+        ]
+        .contains(&Some(true));
         Ok(Some(Self {
+            quick,
             families,
             real_floor: eval::reference::shipped_reference(
                 data::DataSetName::Mnist,
@@ -74,8 +86,7 @@ impl Closing {
             dbm: dbm_q2.and_then(|q2| q2.against_published),
             vae: vae_q1.as_ref().and_then(|q1| q1.bounds.last().cloned()),
             vae_gap: vae_q1.map(|q1| q1.gap),
-            gan_seed_fid_spread: read::<gan::q3_stability::Stability>(reports)?
-                .map(|q3| q3.final_fid_spread),
+            gan_seed_fid_spread: gan_q3.map(|q3| q3.final_fid_spread),
             diffusion: creative_q.map(|c| Diffusion {
                 headline: c.headline,
                 floor: c.floor_headline,
@@ -142,6 +153,18 @@ mod tests {
         closing.vae.as_mut().unwrap().mean = -95.0;
         let err = format!("{:#}", crate::answer::render(&closing).unwrap_err());
         assert!(err.contains("within 1.5 nats of each other"), "{err}");
+    }
+
+    #[test]
+    fn the_quick_profile_interprets_nothing() {
+        let mut closing = Closing::collect(&committed_reports(), &committed_families())
+            .unwrap()
+            .unwrap();
+        assert!(!closing.quick, "the committed report is the full profile's");
+        closing.quick = true;
+        let text = crate::answer::render(&closing).unwrap();
+        assert!(text.contains("*Quick profile:"), "{text}");
+        assert!(!text.contains("**Conclusion.**"), "{text}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
-use data::run::SampleGrid;
+use data::run::{Resumed, epoch_progress};
 use data::scaffold::{fixed_normal, in_chunks};
 use data::{
     BatchOrder, Binarise, ImageBatcher, ImageSet, ImageTransform, Run, SelectedDevice,
@@ -12,7 +12,6 @@ use data::{
 };
 use eval::{Evaluator, SampleScores};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::importance::{LikelihoodEstimate, estimate};
 use crate::loss::elbo_terms;
@@ -156,17 +155,6 @@ pub fn train_epoch(
     }
 }
 
-/// What the evaluation hook adds to an epoch's record.
-#[derive(Serialize)]
-struct Measured {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    test: Option<TestElbo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scores: Option<SampleScores>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    importance: Option<LikelihoodEstimate>,
-}
-
 /// Trains `config` in `run` (resuming it if the run was opened with `--resume`); after every
 /// epoch a grid of prior samples goes to `<run>/samples/epoch-NNN.png` and the test ELBO,
 /// the sample scores (with an evaluator) and the importance-sampled likelihood are logged
@@ -185,42 +173,27 @@ pub fn train_run(
     let latent = config.model.latent;
     let test_images =
         (config.test_images > 0).then(|| binarised_test(test, config.test_images, &plain));
-    let mut grid = SampleGrid {
-        cols: 8,
-        draw: |state: &VaeState| {
-            let model = state.model.valid();
-            Ok(data::figure::tensor_values(sample_means(
-                &model,
-                latent,
-                64,
-                config.seed ^ 0xF1,
-                &plain,
-            )))
-        },
-    };
-    let mut measure = |state: &VaeState, _epoch: usize| -> anyhow::Result<Map<String, Value>> {
+    let Resumed {
+        mut state,
+        first_epoch,
+    } = run.resume(VaeState::new(config, &device), config.epochs)?;
+    let mut progress = epoch_progress(first_epoch, config.epochs);
+    for epoch in first_epoch..config.epochs {
+        let mut record = train_epoch(&mut state, epoch, train, config, &device);
         let model = state.model.valid();
-        let elbo = test_images
-            .as_ref()
-            .map(|x| test_elbo(&model, x.clone(), EVAL_SEED));
-        let scores = evaluator.filter(|_| config.eval_samples > 0).map(|e| {
+        let grid = sample_means(&model, latent, 64, config.seed ^ 0xF1, &plain);
+        run.save_sample_grid(epoch, &data::figure::tensor_values(grid), 8)?;
+        record.test = (test_images.as_ref()).map(|x| test_elbo(&model, x.clone(), EVAL_SEED));
+        record.scores = evaluator.filter(|_| config.eval_samples > 0).map(|e| {
             let samples = sample_means(&model, latent, config.eval_samples, EVAL_SEED, &plain);
             e.score_tensor(samples, data::Scale::ZeroOne)
         });
-        let importance = (config.importance_samples > 0).then(|| {
+        record.importance = (config.importance_samples > 0).then(|| {
             let x = binarised_test(test, config.importance_images, &plain);
             estimate(&model, x, config.importance_samples, EVAL_SEED, &plain)
         });
-        data::run::fields(&Measured {
-            test: elbo,
-            scores,
-            importance,
-        })
-    };
-    run.train_epochs_with(
-        VaeState::new(config, &device),
-        config.epochs,
-        |state, epoch| Ok(train_epoch(state, epoch, train, config, &device)),
-        &mut [&mut grid, &mut measure],
-    )
+        run.end_epoch(epoch, config.epochs, &state, &record, &mut progress)?;
+    }
+    progress.finish();
+    Ok(state)
 }

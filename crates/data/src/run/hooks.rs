@@ -59,10 +59,20 @@ where
         run_dir: &Path,
     ) -> anyhow::Result<Map<String, Value>> {
         let values = (self.draw)(state)?;
-        let path = run_dir
-            .join("samples")
-            .join(format!("epoch-{:03}.png", epoch + 1));
-        save_png(&digit_grid(&values, self.cols, None), &path)?;
+        save_sample_grid(run_dir, epoch, &values, self.cols)?;
         Ok(Map::new())
     }
+}
+
+/// Writes `values` as `<run_dir>/samples/epoch-NNN.png` for epoch `index` (0-based).
+pub fn save_sample_grid(
+    run_dir: &Path,
+    index: usize,
+    values: &[f32],
+    cols: usize,
+) -> anyhow::Result<()> {
+    let path = run_dir
+        .join("samples")
+        .join(format!("epoch-{:03}.png", index + 1));
+    save_png(&digit_grid(values, cols, None), &path)
 }

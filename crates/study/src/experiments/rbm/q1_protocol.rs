@@ -187,7 +187,6 @@ pub fn rows(strong_dir: &Path) -> (Vec<Row>, Vec<&'static Ablation>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn each_ablation_s_flags_make_its_config_and_change_the_strong_preset() {

@@ -64,6 +64,34 @@ pub fn frechet_distance(a: &Gaussian, b: &Gaussian) -> f64 {
     d.max(0.0)
 }
 
+/// The standard error of the FID of `features` (rows of `dim`) against `reference`, by
+/// `resamples` bootstrap draws of the rows with replacement (seeded): the spread a rerun
+/// with other samples of the same model would show, at this sample count.
+pub fn fid_standard_error(
+    features: &[f32],
+    dim: usize,
+    reference: &Gaussian,
+    resamples: usize,
+    seed: u64,
+) -> f64 {
+    use rand::{Rng, SeedableRng};
+    let rows = features.len() / dim;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let fids: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let drawn: Vec<f32> = (0..rows)
+                .flat_map(|_| {
+                    let r = rng.random_range(0..rows);
+                    features[r * dim..(r + 1) * dim].iter().copied()
+                })
+                .collect();
+            frechet_distance(&Gaussian::fit(&drawn, dim), reference)
+        })
+        .collect();
+    let mean = fids.iter().sum::<f64>() / resamples as f64;
+    (fids.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / (resamples.max(2) - 1) as f64).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +153,26 @@ mod tests {
             covariance: DMatrix::identity(3, 3) * 4.0,
         };
         assert!((frechet_distance(&a, &b) - 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_bootstrap_standard_error_matches_the_spread_of_fresh_draws() {
+        let mean = [0.3f32, 0.0, -0.2, 0.1];
+        let reference = Gaussian::fit(&gaussian_samples(20_000, &[0.0; 4], 1), 4);
+        let fids: Vec<f64> = (0..30)
+            .map(|s| {
+                frechet_distance(
+                    &Gaussian::fit(&gaussian_samples(500, &mean, 100 + s), 4),
+                    &reference,
+                )
+            })
+            .collect();
+        let m = fids.iter().sum::<f64>() / fids.len() as f64;
+        let spread = (fids.iter().map(|f| (f - m).powi(2)).sum::<f64>() / 29.0).sqrt();
+        let bootstrap = fid_standard_error(&gaussian_samples(500, &mean, 7), 4, &reference, 50, 3);
+        assert!(
+            bootstrap > 0.5 * spread && bootstrap < 2.0 * spread,
+            "bootstrap {bootstrap} against the spread of fresh draws {spread}"
+        );
     }
 }

@@ -10,11 +10,13 @@ pub mod classifier;
 pub mod evaluator;
 pub mod family;
 pub mod frechet;
+pub mod kernel;
 pub mod neighbours;
 pub mod reference;
 pub mod renderer;
 pub mod scores;
 pub mod train;
+pub mod two_sample;
 
 pub use evaluator::{Evaluator, SampleScores, format_scores, pretrained_dir};
 pub use family::FamilyRecord;

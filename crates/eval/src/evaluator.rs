@@ -107,6 +107,15 @@ impl Evaluator {
         Ok(evaluator)
     }
 
+    /// The test split's penultimate features (rows of [`Evaluator::feature_dim`]).
+    pub fn test_features(&self) -> &[f32] {
+        &self.test_features
+    }
+
+    pub fn feature_dim(&self) -> usize {
+        self.feature_dim
+    }
+
     /// Penultimate features and class probabilities of images with [0, 1] pixels.
     pub fn features_and_probabilities(&self, unit_images: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let n = unit_images.len() / PIXELS;

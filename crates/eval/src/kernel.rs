@@ -44,11 +44,14 @@ pub fn unbiased_mmd2(x: &[f32], y: &[f32], dim: usize) -> f64 {
 
 /// KID of `samples` against `real` (rows of `dim` features) over disjoint subsets of
 /// `subset_size` rows of each: as many subsets as the smaller set holds (at least one, of
-/// all its rows when it holds fewer than `subset_size`).
-pub fn kid(samples: &[f32], real: &[f32], dim: usize, subset_size: usize) -> Kid {
+/// all its rows when it holds fewer than `subset_size`). The rows of `real` are drawn in an
+/// order shuffled by `seed`, so that a real set stored in a meaningful order (MNIST's test
+/// split puts one population of writers first) does not bias the subsets.
+pub fn kid(samples: &[f32], real: &[f32], dim: usize, subset_size: usize, seed: u64) -> Kid {
     let rows = (samples.len() / dim).min(real.len() / dim);
     let size = subset_size.min(rows).max(2);
     let subsets = (rows / size).max(1);
+    let real = shuffled_rows(real, dim, seed);
     let estimates: Vec<f64> = (0..subsets)
         .map(|s| {
             let range = s * size * dim..(s + 1) * size * dim;
@@ -69,6 +72,17 @@ pub fn kid(samples: &[f32], real: &[f32], dim: usize, subset_size: usize) -> Kid
         subsets,
         subset_size: size,
     }
+}
+
+/// The rows of `values` (`dim` each) in an order shuffled by `seed`.
+pub fn shuffled_rows(values: &[f32], dim: usize, seed: u64) -> Vec<f32> {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let mut order: Vec<usize> = (0..values.len() / dim).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    (order.iter())
+        .flat_map(|&r| values[r * dim..(r + 1) * dim].iter().copied())
+        .collect()
 }
 
 #[cfg(test)]
@@ -100,7 +114,7 @@ mod tests {
         let exact = expected_kernel(a, a) + expected_kernel(b, b) - 2.0 * expected_kernel(a, b);
         let x = gaussian(a, 20_000, 1, 1);
         let y = gaussian(b, 20_000, 1, 2);
-        let estimate = kid(&x, &y, 1, 2_000);
+        let estimate = kid(&x, &y, 1, 2_000, 0);
         assert_eq!(estimate.subsets, 10);
         assert!(
             (estimate.kid - exact).abs() < 4.0 * estimate.standard_error + 0.05 * exact,
@@ -133,10 +147,10 @@ mod tests {
     fn the_standard_error_shrinks_with_more_subsets_and_is_missing_for_one() {
         let x = gaussian(0.0, 4_000, 4, 7);
         let y = gaussian(0.3, 4_000, 4, 8);
-        let few = kid(&x[..1_000 * 4], &y[..1_000 * 4], 4, 500);
-        let many = kid(&x, &y, 4, 500);
+        let few = kid(&x[..1_000 * 4], &y[..1_000 * 4], 4, 500, 0);
+        let many = kid(&x, &y, 4, 500, 0);
         assert_eq!((few.subsets, many.subsets), (2, 8));
         assert!(many.standard_error < few.standard_error);
-        assert!(kid(&x[..40], &y[..40], 4, 500).standard_error.is_nan());
+        assert!(kid(&x[..40], &y[..40], 4, 500, 0).standard_error.is_nan());
     }
 }

@@ -11,6 +11,7 @@ pub mod evaluator;
 pub mod family;
 pub mod frechet;
 pub mod kernel;
+pub mod ladder;
 pub mod neighbours;
 pub mod reference;
 pub mod renderer;

@@ -54,11 +54,12 @@ const BATCH: usize = 128;
 const LEARNING_RATE: f64 = 1e-3;
 
 /// Tests `samples` against `real` (rows of 784 pixels in [0, 1], as many of each as the
-/// smaller set holds): the critic trains on half of each and is scored on the other half.
-/// `device` must support autodiff.
+/// smaller set holds, the real ones drawn in an order shuffled by `seed`): the critic trains
+/// on half of each and is scored on the other half. `device` must support autodiff.
 pub fn two_sample_test(samples: &[f32], real: &[f32], seed: u64, device: &Device) -> TwoSampleTest {
     let n = (samples.len() / PIXELS).min(real.len() / PIXELS);
     assert!(n >= 4, "the test needs at least four images a side");
+    let real = crate::kernel::shuffled_rows(real, PIXELS, seed);
     // Rows 0..n are samples (label 1), n..2n real images (label 0).
     let images: Vec<f32> = [&samples[..n * PIXELS], &real[..n * PIXELS]].concat();
     let label = |row: usize| (row < n) as u8 as f32;

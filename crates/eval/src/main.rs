@@ -1,4 +1,4 @@
-//! `cargo run -p eval -- train-classifier | score | reference`.
+//! `cargo run -p eval -- train-classifier | score | ladder | reference`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use data::{CommonArgs, DataSetName, ImageSet, Scale, Split};
 use eval::classifier::ClassifierConfig;
+use eval::ladder::ladder_scores;
 use eval::reference::{REFERENCE_IMAGES, Reference, compute_reference};
 use eval::train::{TrainClassifierConfig, latest_learner_checkpoint, train_classifier};
 use eval::{Evaluator, format_scores, pretrained_dir};
@@ -62,6 +63,18 @@ enum Command {
         /// Images scored at most.
         #[arg(long, default_value_t = REFERENCE_IMAGES)]
         limit: usize,
+        /// Also write the scores as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Score every rung of the degradation ladder (real training images made worse in
+    /// known ways) against the test split: which scores rank every rung below real images.
+    Ladder {
+        #[arg(long, value_enum, default_value_t = DataSetName::Mnist)]
+        dataset: DataSetName,
+        /// Images per rung.
+        #[arg(long, default_value_t = REFERENCE_IMAGES)]
+        images: usize,
         /// Also write the scores as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -161,6 +174,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("scored in {:.1} s", started.elapsed().as_secs_f64());
             if let Some(path) = json {
                 data::run::write_json(&path, &scores)?;
+            }
+        }
+        Command::Ladder {
+            dataset,
+            images,
+            json,
+        } => {
+            let train = ImageSet::load(dataset, Split::Train, data_dir)?;
+            let test = ImageSet::load(dataset, Split::Test, data_dir)?;
+            let evaluator = Evaluator::with_sets(&pretrained, &train, &test, &selected.device)?;
+            let test_pixels = eval::evaluator::unit_pixels(&test);
+            let autodiff = selected.autodiff();
+            let rungs = ladder_scores(&evaluator, &train, &test_pixels, images, &autodiff);
+            for r in &rungs {
+                println!("{}", format_scores(&format!("{:?}", r.rung), &r.scores));
+                println!(
+                    "    KID {:.3} ± {:.3}, two-sample accuracy {:.1}% ± {:.1}",
+                    r.kid.kid,
+                    r.kid.standard_error,
+                    100.0 * r.two_sample.accuracy,
+                    100.0 * r.two_sample.standard_error
+                );
+            }
+            if let Some(path) = json {
+                data::run::write_json(&path, &rungs)?;
             }
         }
         Command::Reference { dataset } => {

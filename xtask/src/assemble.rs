@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::experiments::{self, Outcome};
-use crate::{evaluation, families, html, machine, models_bench, questions, report};
+use crate::{families, html, machine, models_bench, questions, report};
 
 /// What the run that produced the report saw besides its numbers: the header's backend and
 /// data lines (`reports/run.json`), kept so that the report can be rendered again without
@@ -42,6 +42,8 @@ pub fn assemble(
 ) -> anyhow::Result<()> {
     let mut broken = render_templated(reports, source)?;
     broken.extend(render_closing(reports)?);
+    let evaluation = study::evaluation::Evaluation::collect(&eval::pretrained_dir())?;
+    broken.extend(render_assembled(reports, &evaluation)?);
     let mut answers: BTreeMap<String, report::Answer> = questions::all()
         .into_iter()
         .filter_map(|q| {
@@ -117,22 +119,29 @@ fn render_templated(reports: &Path, source: NumbersSource) -> anyhow::Result<Vec
 /// `sections/CLOSING.md`, or its failure notice; returns its id if it failed.
 fn render_closing(reports: &Path) -> anyhow::Result<Option<String>> {
     let (families, _) = families::records(reports);
-    let closing = study::closing::Closing::collect(reports, &families)?;
-    let Some(closing) = closing else {
-        return Ok(None);
-    };
-    let id = <study::closing::Closing as study::Answer>::ID;
-    let (markdown, failed) = match study::answer::render(&closing) {
+    match study::closing::Closing::collect(reports, &families)? {
+        Some(closing) => render_assembled(reports, &closing),
+        None => Ok(None),
+    }
+}
+
+/// Renders a section assembled from other sections' numbers (CLOSING, EVALUATION) into
+/// `sections/<ID>.md`, or its failure notice; returns its id if it failed.
+fn render_assembled<T: study::Answer>(
+    reports: &Path,
+    numbers: &T,
+) -> anyhow::Result<Option<String>> {
+    let (markdown, failed) = match study::answer::render(numbers) {
         Ok(markdown) => (markdown, None),
         Err(err) => {
-            eprintln!("{id}: {err:#}");
+            eprintln!("{}: {err:#}", T::ID);
             (
-                study::answer::failure_notice(id, &err),
-                Some(id.to_string()),
+                study::answer::failure_notice(T::ID, &err),
+                Some(T::ID.to_string()),
             )
         }
     };
-    study::section::write_section(reports, id, &markdown, &closing)?;
+    study::section::write_section(reports, T::ID, &markdown, numbers)?;
     Ok(failed)
 }
 
@@ -179,7 +188,11 @@ fn preamble(
         )],
         parts: vec![
             families::summary(reports),
-            evaluation::section(&eval::pretrained_dir()),
+            study::section::read_section(
+                reports,
+                <study::evaluation::Evaluation as study::Answer>::ID,
+            )
+            .unwrap_or_default(),
             models_bench::speed_section(reports),
         ],
     }

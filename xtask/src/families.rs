@@ -54,8 +54,11 @@ pub fn summary(reports: &Path) -> String {
     let (records, missing) = records(reports);
     let mut md = String::from(
         "<a id=\"summary\"></a>\n## Summary: every family on the same measures\n\n\
-         The sample scores of each MNIST family's model as its section measured them (the \
-         eval crate's classifier features; the real-data floor is in the next part). \
+         The sample scores of each MNIST family's model as its section measured them. The \
+         headline is the two-sample accuracy: how often a small network tells the samples \
+         from real test digits (50% = indistinguishable, 100% = always told apart). FID and \
+         KID are computed in this project's classifier features, not Inception's; the \
+         Evaluation part says what each score means and gives the real-data floor. \
          Likelihoods are not comparable across families and stay in their sections: RBM-Q1 \
          (AIS), DBM-Q2 (variational bound), VAE-Q1 (importance-sampled); the diffusion \
          model is scored on Fashion-MNIST in CREATIVE.\n\n",
@@ -74,29 +77,48 @@ pub fn summary(reports: &Path) -> String {
     md
 }
 
-/// One row per family: sample scores, training time, sampling time.
+/// One row per family: the verdict scores (with their standard errors), the other sample
+/// scores, training time, sampling time.
 fn scores_table(records: &[FamilyRecord]) -> String {
     let mut md = String::from(
-        "| family | run | samples | FID | classes covered | precision | recall | density | coverage | training seconds | ms to draw 1000 samples |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| family | run | samples | two-sample accuracy | FID | KID | recall | coverage | precision† | density† | classes covered | training seconds | ms to draw 1000 samples |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in records {
         let s = &r.scores;
+        let verdict = s.verdict.as_ref().map_or(
+            ["–".to_string(), format!("{:.1}", s.fid), "–".into()],
+            |v| {
+                [
+                    format!(
+                        "{:.1}% ± {:.1}",
+                        100.0 * v.two_sample.accuracy,
+                        100.0 * v.two_sample.standard_error
+                    ),
+                    format!("{:.1} ± {:.1}", s.fid, v.fid_standard_error),
+                    format!("{:.2} ± {:.2}", v.kid.kid, v.kid.standard_error),
+                ]
+            },
+        );
+        let [two_sample, fid, kid] = verdict;
         md.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {:.0} |\n",
+            "| {} | {} | {} | {two_sample} | {fid} | {kid} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.0} | {:.0} |\n",
             r.family,
             r.run,
             s.images,
-            s.fid,
-            s.classes.classes_covered,
-            s.precision_recall.precision,
             s.precision_recall.recall,
-            s.density_coverage.density,
             s.density_coverage.coverage,
+            s.precision_recall.precision,
+            s.density_coverage.density,
+            s.classes.classes_covered,
             r.train_seconds,
             r.sampling_ms_1000,
         ));
     }
+    md.push_str(
+        "\n† Precision and density are shown, not read as verdicts: they rate blurred digits as \
+         highly as real ones (Evaluation, the degradation ladder).\n",
+    );
     md
 }
 
@@ -126,7 +148,10 @@ mod tests {
             "density_coverage": { "density": 0.9, "coverage": 0.8, "k": 5 },
             "classes": { "histogram": [100,100,100,100,100,100,100,100,100,100], "classes_covered": 10,
                          "kl_to_uniform": 0.0, "mean_confidence": 0.9, "inception_score": 9.0 },
-            "nearest_train_mean": 1.0, "nearest_train_median": 1.0
+            "nearest_train_mean": 1.0, "nearest_train_median": 1.0,
+            "verdict": { "fid_standard_error": 0.5,
+                         "kid": { "kid": 1.234, "standard_error": 0.1, "subsets": 10, "subset_size": 100 },
+                         "two_sample": { "accuracy": 0.7, "standard_error": 0.01, "held_out": 1000 } }
         }))
         .unwrap();
         let record = FamilyRecord {
@@ -138,11 +163,18 @@ mod tests {
             sampling_ms_1000: 5.0,
             samples_figure: "figures/family-gan.png".into(),
         };
-        let md = table(&[record], &["rbm"]);
+        let mut unscored = record.clone();
+        unscored.family = "VAE".into();
+        unscored.scores.verdict = None;
+        let md = table(&[record, unscored], &["rbm"]);
         assert!(
             md.contains(
-                "| GAN (MLP) | tuned | 1000 | 12.3 | 10 | 0.500 | 0.250 | 0.900 | 0.800 | 60 | 5 |"
+                "| GAN (MLP) | tuned | 1000 | 70.0% ± 1.0 | 12.3 ± 0.5 | 1.23 ± 0.10 | 0.250 | 0.800 | 0.500 | 0.900 | 10 | 60 | 5 |"
             ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| VAE | tuned | 1000 | – | 12.3 | – | 0.250 |"),
             "{md}"
         );
         assert!(md.contains("![GAN (MLP)](figures/family-gan.png)"), "{md}");

@@ -17,7 +17,6 @@ mod bench_task;
 mod browser;
 mod conv_bench;
 mod data_tasks;
-mod evaluation;
 mod experiments;
 mod families;
 mod gpu;

@@ -137,7 +137,7 @@ pub fn measure(
         guidance,
         sampler,
         class_accuracy: class_accuracy(&probabilities, &asked),
-        scores: evaluator.score(&values, Scale::ZeroOne),
+        scores: evaluator.score_for_verdict(&values, Scale::ZeroOne, &device.clone().autodiff()),
         ms_per_sample,
     }
 }

@@ -10,7 +10,7 @@ pub struct CommonArgs {
     /// Compute backend: `auto` takes a hardware GPU when there is one, else `flex` (CPU).
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto, global = true)]
     pub backend: BackendChoice,
-    /// Folder holding the data sets (also GENLAB_DATA_DIR); MNIST ships in data/mnist.
+    /// Folder holding the data sets (also GENLAB_DATA_DIR); MNIST and Fashion-MNIST ship in data/.
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
     /// CPU threads of the flex backend (default: every core this process may use).

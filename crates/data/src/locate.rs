@@ -1,8 +1,8 @@
 //! Where a data set's files are found.
 //!
 //! Looked up in order: the `--data-dir` flag, the `GENLAB_DATA_DIR` variable, `data/<set>/`
-//! in the workspace (MNIST ships there), and the folder of the set's Debian package. A data
-//! directory may hold the files directly or in a `<set>/` sub-folder.
+//! in the workspace (MNIST and Fashion-MNIST ship there), and the folder of the set's Debian
+//! package. A data directory may hold the files directly or in a `<set>/` sub-folder.
 
 use std::path::{Path, PathBuf};
 

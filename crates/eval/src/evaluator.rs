@@ -14,18 +14,31 @@ use data::{DataSetName, ImageSet, PIXELS, Scale, Split};
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::Classifier;
-use crate::frechet::{Gaussian, frechet_distance};
+use crate::frechet::{Gaussian, fid_standard_error, frechet_distance};
+use crate::kernel::{Kid, kid};
 use crate::neighbours::{
     DC_NEIGHBOURS, DensityCoverage, PrecisionRecall, density_coverage, nearest_distances,
     precision_recall,
 };
 use crate::scores::{ClassScores, class_scores};
 use crate::train::{ClassifierCard, load_classifier};
+use crate::two_sample::{TwoSampleTest, two_sample_test};
 
 /// Neighbours for improved precision and recall (Kynkäänniemi et al. use k = 3).
 pub const PR_NEIGHBOURS: usize = 3;
 /// Samples whose nearest training image is searched (pixel space, 784 dimensions).
 pub const NEAREST_TRAIN_SAMPLES: usize = 1000;
+
+/// Bootstrap resamples behind FID's standard error.
+pub const FID_RESAMPLES: usize = 50;
+/// Seed of every random draw of the verdict scores (bootstrap, KID subsets, the critic).
+pub const VERDICT_SEED: u64 = 17;
+
+/// Rows per KID subset at `n` samples: ten subsets (for the standard error), of between 100
+/// and 1,000 rows (Bińkowski et al. use 1,000).
+pub fn kid_subset_size(n: usize) -> usize {
+    (n / 10).clamp(100, 1000)
+}
 
 /// The folder of the shipped classifiers and reference figures.
 pub fn pretrained_dir() -> PathBuf {
@@ -49,6 +62,21 @@ pub struct SampleScores {
     /// `NEAREST_TRAIN_SAMPLES` samples to their nearest training image.
     pub nearest_train_mean: f64,
     pub nearest_train_median: f64,
+    /// The scores the report's verdicts rest on, where they were computed
+    /// ([`Evaluator::score_for_verdict`]: a section's final samples, not every epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<VerdictScores>,
+}
+
+/// FID's uncertainty, KID and the two-sample test: the scores that rank the degradation
+/// ladder correctly on both data sets (`ladder`), each with its standard error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerdictScores {
+    /// Bootstrap standard error of `fid` at this sample count ([`FID_RESAMPLES`] draws).
+    pub fid_standard_error: f64,
+    pub kid: Kid,
+    /// A critic's held-out accuracy at telling these samples from real test images.
+    pub two_sample: TwoSampleTest,
 }
 
 /// The shipped classifier with the statistics of the real data it compares samples with.
@@ -59,6 +87,7 @@ pub struct Evaluator {
     device: Device,
     test_features: Vec<f32>,
     test_gaussian: Gaussian,
+    test_pixels: Vec<f32>,
     train_pixels: Vec<f32>,
     feature_dim: usize,
 }
@@ -98,10 +127,11 @@ impl Evaluator {
             device: device.clone(),
             test_features: Vec::new(),
             test_gaussian: Gaussian::fit(&[0.0; 2], 1),
+            test_pixels: unit_pixels(test),
             train_pixels: unit_pixels(train),
             feature_dim,
         };
-        let (features, _) = evaluator.features_and_probabilities(&unit_pixels(test));
+        let (features, _) = evaluator.features_and_probabilities(&evaluator.test_pixels);
         evaluator.test_gaussian = Gaussian::fit(&features, feature_dim);
         evaluator.test_features = features;
         Ok(evaluator)
@@ -139,12 +169,62 @@ impl Evaluator {
         (features, probabilities)
     }
 
+    /// The test split's images, [0, 1] pixels.
+    pub fn test_pixels(&self) -> &[f32] {
+        &self.test_pixels
+    }
+
     /// Scores `images` (`n x 784` values in `range`).
     pub fn score(&self, images: &[f32], range: Scale) -> SampleScores {
-        assert!(images.len().is_multiple_of(PIXELS), "whole 28x28 images");
-        let unit: Vec<f32> = images.iter().map(|&v| range.to_unit(v)).collect();
+        self.score_unit(&to_unit(images, range)).0
+    }
+
+    /// Scores `images` with the verdict scores as well (FID's standard error, KID, the
+    /// two-sample test; seconds more). `autodiff` trains the two-sample critic.
+    pub fn score_for_verdict(
+        &self,
+        images: &[f32],
+        range: Scale,
+        autodiff: &Device,
+    ) -> SampleScores {
+        let unit = to_unit(images, range);
+        let (mut scores, features) = self.score_unit(&unit);
+        let dim = self.feature_dim;
+        scores.verdict = Some(VerdictScores {
+            fid_standard_error: fid_standard_error(
+                &features,
+                dim,
+                &self.test_gaussian,
+                FID_RESAMPLES,
+                VERDICT_SEED,
+            ),
+            kid: kid(
+                &features,
+                &self.test_features,
+                dim,
+                kid_subset_size(scores.images),
+                VERDICT_SEED,
+            ),
+            two_sample: two_sample_test(&unit, &self.test_pixels, VERDICT_SEED, autodiff),
+        });
+        scores
+    }
+
+    /// [`Evaluator::score`] of a tensor with the verdict scores.
+    pub fn score_tensor_for_verdict<const D: usize>(
+        &self,
+        samples: Tensor<D>,
+        range: Scale,
+        autodiff: &Device,
+    ) -> SampleScores {
+        self.score_for_verdict(&data::figure::tensor_values(samples), range, autodiff)
+    }
+
+    /// The scores of [0, 1] images and their features.
+    fn score_unit(&self, unit: &[f32]) -> (SampleScores, Vec<f32>) {
+        assert!(unit.len().is_multiple_of(PIXELS), "whole 28x28 images");
         let n = unit.len() / PIXELS;
-        let (features, probabilities) = self.features_and_probabilities(&unit);
+        let (features, probabilities) = self.features_and_probabilities(unit);
         let fid = frechet_distance(
             &Gaussian::fit(&features, self.feature_dim),
             &self.test_gaussian,
@@ -159,7 +239,7 @@ impl Evaluator {
         let subset = &unit[..n.min(NEAREST_TRAIN_SAMPLES) * PIXELS];
         let mut nearest = nearest_distances(subset, &self.train_pixels, PIXELS, &self.device);
         nearest.sort_by(f32::total_cmp);
-        SampleScores {
+        let scores = SampleScores {
             images: n,
             classifier: format!("{}-classifier", self.dataset.dir_name()),
             fid,
@@ -175,7 +255,9 @@ impl Evaluator {
             nearest_train_mean: nearest.iter().map(|&d| d as f64).sum::<f64>()
                 / nearest.len().max(1) as f64,
             nearest_train_median: nearest.get(nearest.len() / 2).copied().unwrap_or(0.0) as f64,
-        }
+            verdict: None,
+        };
+        (scores, features)
     }
 
     /// Scores a `[n, 784]` or `[n, 1, 28, 28]` tensor of samples in `range`.
@@ -218,6 +300,10 @@ pub fn load_png_folder(dir: &Path, limit: usize) -> anyhow::Result<Vec<f32>> {
     Ok(pixels)
 }
 
+fn to_unit(images: &[f32], range: Scale) -> Vec<f32> {
+    images.iter().map(|&v| range.to_unit(v)).collect()
+}
+
 /// All pixels of a set scaled to [0, 1].
 pub fn unit_pixels(set: &ImageSet) -> Vec<f32> {
     set.pixels().iter().map(|&p| p as f32 / 255.0).collect()
@@ -252,7 +338,16 @@ pub fn format_scores(label: &str, s: &SampleScores) -> String {
         hist.join(" "),
         s.nearest_train_mean,
         s.nearest_train_median
-    )
+    ) + &s.verdict.as_ref().map_or(String::new(), |v| {
+        format!(
+            "\n  FID standard error {:.3}   KID {:.4} ± {:.4}   two-sample accuracy {:.1}% ± {:.1}",
+            v.fid_standard_error,
+            v.kid.kid,
+            v.kid.standard_error,
+            100.0 * v.two_sample.accuracy,
+            100.0 * v.two_sample.standard_error
+        )
+    })
 }
 
 #[cfg(test)]

@@ -10,10 +10,11 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::evaluator::{Evaluator, SampleScores, unit_pixels};
-use crate::kernel::{Kid, kid};
+use crate::evaluator::{Evaluator, PR_NEIGHBOURS, SampleScores, VERDICT_SEED};
+use crate::neighbours::{
+    DC_NEIGHBOURS, DensityCoverage, PrecisionRecall, density_coverage, precision_recall,
+};
 use crate::reference::Corruption;
-use crate::two_sample::{TwoSampleTest, two_sample_test};
 
 /// One rung of the ladder.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,7 +26,7 @@ pub enum Rung {
     Corrupted { corruption: Corruption },
     /// Only the images of the first `classes` classes.
     Collapsed { classes: usize },
-    /// The first image of each class, repeated.
+    /// One image of each class, repeated.
     OnePerClass,
     /// The mean image of each class, repeated.
     ClassMeans,
@@ -44,32 +45,48 @@ impl Rung {
         )
     }
 
+    /// A short name for tables, e.g. "blur σ 2".
+    pub fn label(self) -> String {
+        match self {
+            Rung::Real => "real train images".into(),
+            Rung::Corrupted { corruption } => corruption.label(),
+            Rung::Collapsed { classes } => format!("{classes} classes only"),
+            Rung::OnePerClass => "one image per class".into(),
+            Rung::ClassMeans => "class-mean images".into(),
+            Rung::ShuffledPixels => "shuffled pixels".into(),
+            Rung::SaltAndPepper { fraction } => format!("salt and pepper {fraction}"),
+        }
+    }
+
     /// `n` images of this rung made from `train` ([0, 1] pixels, row-major), seeded.
     pub fn images(self, train: &ImageSet, n: usize, seed: u64) -> Vec<f32> {
-        let n = n.min(train.len());
-        // A random draw of the training images: the splits are stored in an order that
-        // groups writers, so the first n would not stand for the whole set.
-        let first =
-            crate::kernel::shuffled_rows(&unit_pixels(train), PIXELS, seed)[..n * PIXELS].to_vec();
         let mut rng = StdRng::seed_from_u64(seed);
+        // A random order of the training images: the splits are stored in an order that
+        // groups writers, so the first n would not stand for the whole set.
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut rng);
+        let n = n.min(train.len());
+        let drawn = rows(&order[..n], train);
         match self {
-            Rung::Real => first,
-            Rung::Corrupted { corruption } => corruption.apply(&first),
+            Rung::Real => drawn,
+            Rung::Corrupted { corruption } => corruption.apply(&drawn),
             Rung::Collapsed { classes } => {
-                let kept = (0..train.len()).filter(|&i| (train.label(i) as usize) < classes);
-                repeat_rows(&kept.collect::<Vec<_>>(), train, n)
+                let kept: Vec<usize> = (order.iter().copied())
+                    .filter(|&i| (train.label(i) as usize) < classes)
+                    .collect();
+                cycled(&kept, train, n)
             }
             Rung::OnePerClass => {
                 let firsts: Vec<usize> = (0..CLASSES as u8)
-                    .filter_map(|c| (0..train.len()).find(|&i| train.label(i) == c))
+                    .filter_map(|c| order.iter().copied().find(|&i| train.label(i) == c))
                     .collect();
-                repeat_rows(&firsts, train, n)
+                cycled(&firsts, train, n)
             }
             Rung::ClassMeans => {
                 let means = class_means(train);
                 (0..n).flat_map(|i| means[i % CLASSES].clone()).collect()
             }
-            Rung::ShuffledPixels => first
+            Rung::ShuffledPixels => drawn
                 .chunks_exact(PIXELS)
                 .flat_map(|image| {
                     let mut image = image.to_vec();
@@ -77,7 +94,7 @@ impl Rung {
                     image
                 })
                 .collect(),
-            Rung::SaltAndPepper { fraction } => first
+            Rung::SaltAndPepper { fraction } => drawn
                 .iter()
                 .map(|&v| match rng.random::<f32>() < fraction {
                     true => rng.random::<bool>() as u8 as f32,
@@ -111,13 +128,11 @@ pub const LADDER: [Rung; 11] = [
     Rung::SaltAndPepper { fraction: 0.3 },
 ];
 
-/// Every score of one rung, against the test split.
+/// Every score of one rung, against the test split (with the verdict scores).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RungScores {
     pub rung: Rung,
     pub scores: SampleScores,
-    pub kid: Kid,
-    pub two_sample: TwoSampleTest,
 }
 
 /// Scores `n` images of every rung of [`LADDER`] made from `train` against the evaluator's
@@ -125,47 +140,189 @@ pub struct RungScores {
 pub fn ladder_scores(
     evaluator: &Evaluator,
     train: &ImageSet,
-    test_pixels: &[f32],
     n: usize,
     autodiff: &burn::tensor::Device,
 ) -> Vec<RungScores> {
     LADDER
         .iter()
         .map(|&rung| {
-            let images = rung.images(train, n, LADDER_SEED);
-            let (features, _) = evaluator.features_and_probabilities(&images);
-            let dim = evaluator.feature_dim();
+            eprintln!("scoring {} ...", rung.label());
+            let images = rung.images(train, n, VERDICT_SEED);
             RungScores {
                 rung,
-                scores: evaluator.score(&images, Scale::ZeroOne),
-                kid: kid(
-                    &features,
-                    evaluator.test_features(),
-                    dim,
-                    KID_SUBSET,
-                    LADDER_SEED,
-                ),
-                two_sample: two_sample_test(&images, test_pixels, LADDER_SEED, autodiff),
+                scores: evaluator.score_for_verdict(&images, Scale::ZeroOne, autodiff),
             }
         })
         .collect()
 }
 
-/// Seed of the rungs' randomness and of the two-sample critics.
-const LADDER_SEED: u64 = 17;
-/// Rows per KID subset (four subsets of the test's 1,000 images).
-const KID_SUBSET: usize = 250;
+/// Precision, recall, density and coverage of one rung computed on the raw pixels rather
+/// than the classifier's features: whether the neighbour metrics' failure is the feature
+/// space's or their own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PixelNeighbours {
+    pub rung: Rung,
+    pub precision_recall: PrecisionRecall,
+    pub density_coverage: DensityCoverage,
+}
 
-/// `n` images cycling through `rows` of `train`, [0, 1] pixels.
-fn repeat_rows(rows: &[usize], train: &ImageSet, n: usize) -> Vec<f32> {
-    (0..n)
-        .flat_map(|i| {
-            train
-                .image(rows[i % rows.len()])
-                .iter()
-                .map(|&p| p as f32 / 255.0)
+/// [`PixelNeighbours`] of every rung of [`LADDER`] at `n` images against `test` pixels.
+pub fn pixel_neighbours(
+    train: &ImageSet,
+    test: &[f32],
+    n: usize,
+    device: &burn::tensor::Device,
+) -> Vec<PixelNeighbours> {
+    let test = &test[..n.min(test.len() / PIXELS) * PIXELS];
+    LADDER
+        .iter()
+        .map(|&rung| {
+            eprintln!("pixel space: {} ...", rung.label());
+            let images = rung.images(train, n, VERDICT_SEED);
+            PixelNeighbours {
+                rung,
+                precision_recall: precision_recall(test, &images, PIXELS, PR_NEIGHBOURS, device),
+                density_coverage: density_coverage(test, &images, PIXELS, DC_NEIGHBOURS, device),
+            }
         })
         .collect()
+}
+
+/// What a score is meant to measure: which rungs it must rank below real images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    /// Every degraded rung must score worse than the real images.
+    Fidelity,
+    /// The rungs that drop variety must score worse than the real images.
+    Diversity,
+}
+
+/// A score the report could print as a verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metric {
+    Fid,
+    Kid,
+    TwoSample,
+    Precision,
+    Density,
+    Recall,
+    Coverage,
+    ClassesCovered,
+    ClassKl,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 9] = [
+        Metric::Fid,
+        Metric::Kid,
+        Metric::TwoSample,
+        Metric::Precision,
+        Metric::Density,
+        Metric::Recall,
+        Metric::Coverage,
+        Metric::ClassesCovered,
+        Metric::ClassKl,
+    ];
+
+    pub fn purpose(self) -> Purpose {
+        match self {
+            Metric::Fid | Metric::Kid | Metric::TwoSample | Metric::Precision | Metric::Density => {
+                Purpose::Fidelity
+            }
+            Metric::Recall | Metric::Coverage | Metric::ClassesCovered | Metric::ClassKl => {
+                Purpose::Diversity
+            }
+        }
+    }
+
+    /// The score oriented so that larger is worse; `None` without verdict scores.
+    pub fn badness(self, s: &SampleScores) -> Option<f64> {
+        let verdict = s.verdict.as_ref();
+        Some(match self {
+            Metric::Fid => s.fid,
+            Metric::Kid => verdict?.kid.kid,
+            Metric::TwoSample => verdict?.two_sample.accuracy,
+            Metric::Precision => -s.precision_recall.precision,
+            Metric::Density => -s.density_coverage.density,
+            Metric::Recall => -s.precision_recall.recall,
+            Metric::Coverage => -s.density_coverage.coverage,
+            Metric::ClassesCovered => -(s.classes.classes_covered as f64),
+            Metric::ClassKl => s.classes.kl_to_uniform,
+        })
+    }
+
+    /// Whether `rung` must score worse than real images on this metric.
+    pub fn must_catch(self, rung: Rung) -> bool {
+        rung != Rung::Real && (self.purpose() == Purpose::Fidelity || rung.drops_variety())
+    }
+}
+
+/// How one metric did on one ladder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LadderCheck {
+    pub metric: Metric,
+    pub purpose: Purpose,
+    /// The rungs it had to rank below real images and did not (empty: it passed).
+    pub missed: Vec<String>,
+}
+
+impl LadderCheck {
+    pub fn passed(&self) -> bool {
+        self.missed.is_empty()
+    }
+}
+
+/// Every metric's check on `rungs` (whose first rung is the real images).
+pub fn check_ladder(rungs: &[RungScores]) -> Vec<LadderCheck> {
+    let real = rungs
+        .iter()
+        .find(|r| r.rung == Rung::Real)
+        .expect("the ladder holds the real images");
+    Metric::ALL
+        .iter()
+        .map(|&metric| {
+            let floor = metric.badness(&real.scores);
+            let missed = rungs
+                .iter()
+                .filter(|r| metric.must_catch(r.rung))
+                .filter(|r| match (metric.badness(&r.scores), floor) {
+                    (Some(rung), Some(floor)) => rung <= floor,
+                    _ => true,
+                })
+                .map(|r| r.rung.label())
+                .collect();
+            LadderCheck {
+                metric,
+                purpose: metric.purpose(),
+                missed,
+            }
+        })
+        .collect()
+}
+
+/// The metrics the report prints as verdicts: each passes its ladder on both data sets
+/// (checked by this module's tests and, on the shipped ladders, by the report).
+pub const VERDICT_METRICS: [Metric; 5] = [
+    Metric::Fid,
+    Metric::Kid,
+    Metric::TwoSample,
+    Metric::Recall,
+    Metric::Coverage,
+];
+
+/// The images of `indices`, [0, 1] pixels.
+fn rows(indices: &[usize], train: &ImageSet) -> Vec<f32> {
+    (indices.iter())
+        .flat_map(|&i| train.image(i).iter().map(|&p| p as f32 / 255.0))
+        .collect()
+}
+
+/// `n` images cycling through `indices` of `train`, [0, 1] pixels.
+fn cycled(indices: &[usize], train: &ImageSet, n: usize) -> Vec<f32> {
+    let cycle: Vec<usize> = (0..n).map(|i| indices[i % indices.len()]).collect();
+    rows(&cycle, train)
 }
 
 /// The mean image of each class, [0, 1] pixels.
@@ -191,64 +348,75 @@ mod tests {
     use burn::tensor::Device;
     use data::{DataSetName, Split};
 
-    /// FID, KID and the two-sample test rank every rung below the real training images;
-    /// recall ranks the rungs that drop variety below them too. (Precision and density do
-    /// not pass: blurred digits score as well as real ones in the classifier's features.)
-    #[test]
-    fn fid_kid_and_the_two_sample_test_rank_every_mnist_rung_below_real_images() {
+    /// Every verdict metric passes the ladder of `dataset` at 1,000 images a rung, and real
+    /// training images cannot be told from test images.
+    fn verdict_metrics_pass_the_ladder(dataset: DataSetName) {
         let device = Device::flex();
-        let train = ImageSet::load(DataSetName::Mnist, Split::Train, None).unwrap();
-        let test = ImageSet::load(DataSetName::Mnist, Split::Test, None).unwrap();
+        let train = ImageSet::load(dataset, Split::Train, None).unwrap();
+        let test = ImageSet::load(dataset, Split::Test, None).unwrap();
         let evaluator =
             Evaluator::with_sets(&crate::pretrained_dir(), &train, &test, &device).unwrap();
-        let rungs = ladder_scores(
-            &evaluator,
-            &train,
-            &unit_pixels(&test),
-            1_000,
-            &device.autodiff(),
-        );
-        let real = &rungs[0];
-        assert_eq!(real.rung, Rung::Real);
-        let off_chance = (real.two_sample.accuracy - 0.5).abs();
+        let rungs = ladder_scores(&evaluator, &train, 1_000, &device.autodiff());
+        let real = rungs[0].scores.verdict.clone().unwrap().two_sample;
+        assert_eq!(rungs[0].rung, Rung::Real);
         assert!(
-            off_chance < 3.0 * real.two_sample.standard_error + 0.02,
-            "random training images against test images: {:?}",
-            real.two_sample
+            (real.accuracy - 0.5).abs() < 3.0 * real.standard_error + 0.02,
+            "random training images against test images: {real:?}"
         );
-        let chance = (real.two_sample.accuracy - 0.5).abs();
-        assert!(
-            chance < 3.0 * real.two_sample.standard_error + 0.02,
-            "training against test images: {:?}",
-            real.two_sample
-        );
-        for r in &rungs[1..] {
-            let name = format!("{:?}", r.rung);
-            assert!(
-                r.scores.fid > real.scores.fid,
-                "FID of {name}: {} vs {}",
-                r.scores.fid,
-                real.scores.fid
-            );
-            assert!(
-                r.kid.kid > real.kid.kid,
-                "KID of {name}: {:?} vs {:?}",
-                r.kid,
-                real.kid
-            );
-            assert!(
-                r.two_sample.accuracy > real.two_sample.accuracy,
-                "two-sample accuracy of {name}: {:?} vs {:?}",
-                r.two_sample,
-                real.two_sample
-            );
-            if r.rung.drops_variety() {
-                let (recall, floor) = (
-                    r.scores.precision_recall.recall,
-                    real.scores.precision_recall.recall,
-                );
-                assert!(recall < floor, "recall of {name}: {recall} vs {floor}");
-            }
+        let checks = check_ladder(&rungs);
+        for metric in VERDICT_METRICS {
+            let check = checks.iter().find(|c| c.metric == metric).unwrap();
+            assert!(check.passed(), "{dataset}: {check:?}");
         }
+    }
+
+    #[test]
+    fn verdict_metrics_rank_every_mnist_rung_below_real_images() {
+        verdict_metrics_pass_the_ladder(DataSetName::Mnist);
+    }
+
+    #[test]
+    fn verdict_metrics_rank_every_fashion_mnist_rung_below_real_images() {
+        verdict_metrics_pass_the_ladder(DataSetName::FashionMnist);
+    }
+
+    fn scores(fid: f64, recall: f64) -> SampleScores {
+        serde_json::from_value(serde_json::json!({
+            "images": 10, "classifier": "c", "fid": fid,
+            "precision_recall": { "precision": 0.9, "recall": recall, "k": 3 },
+            "density_coverage": { "density": 1.0, "coverage": 0.9, "k": 5 },
+            "classes": { "histogram": [1,1,1,1,1,1,1,1,1,1], "classes_covered": 10,
+                         "kl_to_uniform": 0.0, "mean_confidence": 0.9, "inception_score": 9.0 },
+            "nearest_train_mean": 1.0, "nearest_train_median": 1.0
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_metric_that_scores_a_rung_as_well_as_real_images_fails_and_names_it() {
+        let rung = |rung, fid, recall| RungScores {
+            rung,
+            scores: scores(fid, recall),
+        };
+        let blur = Rung::Corrupted {
+            corruption: Corruption::Blur { sigma: 2.0 },
+        };
+        let rungs = [
+            rung(Rung::Real, 2.0, 0.9),
+            rung(blur, 2.0, 0.95),
+            rung(Rung::OnePerClass, 50.0, 0.9),
+        ];
+        let checks = check_ladder(&rungs);
+        let check = |m| checks.iter().find(|c| c.metric == m).unwrap().clone();
+        assert_eq!(check(Metric::Fid).missed, vec!["blur sigma 2".to_string()]);
+        // Recall need not catch blur (it keeps variety), but must catch the copies.
+        assert_eq!(check(Metric::Recall).missed, vec!["one image per class"]);
+        // Without verdict scores KID cannot pass.
+        assert!(!check(Metric::Kid).passed());
+        assert!(
+            check(Metric::Precision)
+                .missed
+                .contains(&"blur sigma 2".to_string())
+        );
     }
 }

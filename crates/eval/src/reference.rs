@@ -1,25 +1,26 @@
-//! Floors and ceilings: the metrics of real data and of corrupted real data, recorded once in
-//! `data/pretrained/eval-reference.json` so every model's numbers can sit next to them.
+//! Floors and ceilings: the metrics of real data and of the degradation ladder, recorded once
+//! in `data/pretrained/eval-reference.json` so every model's numbers can sit next to them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use data::{COLS, DataSetName, ImageSet, PIXELS, ROWS, Scale, Split};
+use data::{COLS, DataSetName, ImageSet, PIXELS, ROWS, Scale};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
-use crate::evaluator::{Evaluator, SampleScores, unit_pixels};
+use crate::evaluator::{Evaluator, SampleScores};
+use crate::ladder::{
+    LadderCheck, PixelNeighbours, Rung, RungScores, check_ladder, ladder_scores, pixel_neighbours,
+};
 
-/// Images of the training split used as the "real samples" of the floor.
+/// Images of each rung of the shipped ladder (a random draw of the training split for the
+/// real floor): the sample count of the report's main scores.
 pub const REFERENCE_IMAGES: usize = 10_000;
 
 /// A known change to real images, to calibrate what a metric's value means.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Corruption {
-    /// Real training images unchanged: the floor of every distance.
-    None,
     /// Gaussian pixel noise of this standard deviation, clipped to [0, 1].
     Noise { sigma: f32 },
     /// A Gaussian blur of this standard deviation in pixels.
@@ -29,7 +30,6 @@ pub enum Corruption {
 impl Corruption {
     pub fn label(self) -> String {
         match self {
-            Corruption::None => "real train images".into(),
             Corruption::Noise { sigma } => format!("noise sigma {sigma}"),
             Corruption::Blur { sigma } => format!("blur sigma {sigma}"),
         }
@@ -38,7 +38,6 @@ impl Corruption {
     /// Applies the corruption to `n x 784` unit pixels, deterministically.
     pub fn apply(self, images: &[f32]) -> Vec<f32> {
         match self {
-            Corruption::None => images.to_vec(),
             Corruption::Noise { sigma } => {
                 let mut rng = StdRng::seed_from_u64(0);
                 images
@@ -53,15 +52,6 @@ impl Corruption {
         }
     }
 }
-
-/// The corruptions recorded in the reference file.
-pub const CORRUPTIONS: [Corruption; 5] = [
-    Corruption::None,
-    Corruption::Noise { sigma: 0.1 },
-    Corruption::Noise { sigma: 0.3 },
-    Corruption::Blur { sigma: 1.0 },
-    Corruption::Blur { sigma: 2.0 },
-];
 
 pub use data::scaffold::standard_normal;
 
@@ -92,54 +82,74 @@ fn blur(image: &[f32], sigma: f32) -> Vec<f32> {
     pass(&pass(image, true), false)
 }
 
-/// The reference scores of one data set, by corruption label.
-pub type Reference = BTreeMap<String, SampleScores>;
-
-/// The label of the real-data floor: training digits scored against the test digits.
-pub const REAL_FLOOR: &str = "real train images";
-
-/// The shipped reference scores (`data/pretrained/eval-reference.json`) of `images` (a
-/// corruption label or [`REAL_FLOOR`]) on `dataset`.
-pub fn shipped_reference(dataset: DataSetName, images: &str) -> anyhow::Result<SampleScores> {
-    let path = crate::pretrained_dir().join("eval-reference.json");
-    let mut all: BTreeMap<String, Reference> = data::run::read_json(&path)?;
-    all.get_mut(dataset.dir_name())
-        .and_then(|reference| reference.remove(images))
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: no scores of {images:?} on {} (recompute it: cargo run --release -p eval -- reference --dataset {})",
-                path.display(),
-                dataset.dir_name(),
-                dataset.dir_name()
-            )
-        })
+/// The reference figures of one data set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataSetReference {
+    /// The test split scored against itself: trivially perfect on FID and the neighbour
+    /// metrics, recorded for its nearest-training-image distances (unseen real images).
+    pub real_test: SampleScores,
+    /// Every rung of the ladder, [`REFERENCE_IMAGES`] images each; the first is the real
+    /// training images, the floor of every distance.
+    pub ladder: Vec<RungScores>,
+    /// The neighbour metrics of every rung on raw pixels.
+    pub pixel_space: Vec<PixelNeighbours>,
 }
 
-/// Scores the first `REFERENCE_IMAGES` training images, clean and corrupted.
+impl DataSetReference {
+    /// The scores of real training images: what a perfect model would reach at this n.
+    pub fn floor(&self) -> &SampleScores {
+        self.rung(Rung::Real)
+            .expect("the ladder holds the real images")
+    }
+
+    pub fn rung(&self, rung: Rung) -> Option<&SampleScores> {
+        self.ladder
+            .iter()
+            .find(|r| r.rung == rung)
+            .map(|r| &r.scores)
+    }
+
+    /// How each metric ranked this ladder.
+    pub fn checks(&self) -> Vec<LadderCheck> {
+        check_ladder(&self.ladder)
+    }
+}
+
+/// Every data set's reference figures, by the data set's folder name.
+pub type ShippedReferences = BTreeMap<String, DataSetReference>;
+
+/// The shipped reference figures (`data/pretrained/eval-reference.json`) of `dataset`.
+pub fn shipped_reference(dataset: DataSetName) -> anyhow::Result<DataSetReference> {
+    let path = crate::pretrained_dir().join("eval-reference.json");
+    let mut all: ShippedReferences = data::run::read_json(&path)?;
+    all.remove(dataset.dir_name()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: no reference figures of {} (compute them: cargo run --release -p eval -- reference --dataset {})",
+            path.display(),
+            dataset.dir_name(),
+            dataset.dir_name()
+        )
+    })
+}
+
+/// Scores the real test images and every rung of the ladder (from `train`, the evaluator's
+/// data set) at [`REFERENCE_IMAGES`] images.
 pub fn compute_reference(
     evaluator: &Evaluator,
-    data_dir: Option<&Path>,
-) -> anyhow::Result<Reference> {
-    let train =
-        ImageSet::load(evaluator.dataset, Split::Train, data_dir)?.truncated(REFERENCE_IMAGES);
-    let clean = unit_pixels(&train);
-    let mut reference = Reference::new();
-    // The test split against itself is trivially perfect on FID and precision/recall; it is
-    // recorded for its nearest-training-image distances, the reference for unseen digits.
-    let test = ImageSet::load(evaluator.dataset, Split::Test, data_dir)?;
+    train: &ImageSet,
+    autodiff: &burn::tensor::Device,
+) -> DataSetReference {
     eprintln!("scoring real test images ...");
-    reference.insert(
-        "real test images".into(),
-        evaluator.score(&unit_pixels(&test), Scale::ZeroOne),
-    );
-    for corruption in CORRUPTIONS {
-        eprintln!("scoring {} ...", corruption.label());
-        reference.insert(
-            corruption.label(),
-            evaluator.score(&corruption.apply(&clean), Scale::ZeroOne),
-        );
+    DataSetReference {
+        real_test: evaluator.score(evaluator.test_pixels(), Scale::ZeroOne),
+        ladder: ladder_scores(evaluator, train, REFERENCE_IMAGES, autodiff),
+        pixel_space: pixel_neighbours(
+            train,
+            evaluator.test_pixels(),
+            REFERENCE_IMAGES,
+            &autodiff.clone().without_autodiff(),
+        ),
     }
-    Ok(reference)
 }
 
 #[cfg(test)]
@@ -147,12 +157,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_floor_is_the_training_digits_near_the_test_digits() {
-        let floor = shipped_reference(DataSetName::Mnist, REAL_FLOOR).unwrap();
-        assert_eq!(floor.images, REFERENCE_IMAGES);
-        assert!(floor.fid > 0.0 && floor.fid < 10.0, "{}", floor.fid);
-        let err = shipped_reference(DataSetName::Mnist, "no such images").unwrap_err();
-        assert!(format!("{err:#}").contains("no scores of \"no such images\" on mnist"));
+    fn the_shipped_ladders_hold_every_rung_and_their_verdict_metrics_pass() {
+        for dataset in DataSetName::ALL {
+            let reference = shipped_reference(dataset).unwrap();
+            let floor = reference.floor();
+            assert_eq!(floor.images, REFERENCE_IMAGES);
+            assert!(floor.fid > 0.0 && floor.fid < 10.0, "{}", floor.fid);
+            let rungs: Vec<Rung> = reference.ladder.iter().map(|r| r.rung).collect();
+            assert_eq!(rungs, crate::ladder::LADDER);
+            for check in reference.checks() {
+                if crate::ladder::VERDICT_METRICS.contains(&check.metric) {
+                    assert!(check.passed(), "{dataset}: {check:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,15 +4,15 @@
 //! every sample gives itself away. It needs no feature space chosen in advance, so blur,
 //! noise or copies of one image are caught as readily as missing digits.
 
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::module::{Module, Param};
+use burn::nn::Linear;
 use burn::tensor::activation::{log_sigmoid, relu};
 use burn::tensor::{Device, Tensor, TensorData};
 use data::PIXELS;
 use data::adam::FusedAdam;
 use data::scaffold::descend;
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 /// The test's result.
@@ -34,10 +34,12 @@ struct Critic {
 }
 
 impl Critic {
-    fn new(device: &Device) -> Self {
+    /// Burn's default initialisation, U(−1/√fan_in, 1/√fan_in), drawn from `rng` rather than
+    /// the device's generator: scoring samples must not change what a model draws next.
+    fn new(rng: &mut impl Rng, device: &Device) -> Self {
         Self {
-            hidden: LinearConfig::new(PIXELS, 256).init(device),
-            out: LinearConfig::new(256, 1).init(device),
+            hidden: seeded_linear(PIXELS, 256, rng, device),
+            out: seeded_linear(256, 1, rng, device),
         }
     }
 
@@ -45,6 +47,18 @@ impl Critic {
         self.out
             .forward(relu(self.hidden.forward(images)))
             .flatten(0, 1)
+    }
+}
+
+fn seeded_linear(inputs: usize, outputs: usize, rng: &mut impl Rng, device: &Device) -> Linear {
+    let bound = 1.0 / (inputs as f32).sqrt();
+    let mut uniform =
+        |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
+    let weight = TensorData::new(uniform(inputs * outputs), [inputs, outputs]);
+    let bias = TensorData::new(uniform(outputs), [outputs]);
+    Linear {
+        weight: Param::from_tensor(Tensor::from_data(weight, device)),
+        bias: Some(Param::from_tensor(Tensor::from_data(bias, device))),
     }
 }
 
@@ -82,8 +96,7 @@ pub fn two_sample_test(samples: &[f32], real: &[f32], seed: u64, device: &Device
             Tensor::<1>::from_data(TensorData::new(labels, [rows.len()]), device),
         )
     };
-    device.seed(seed);
-    let mut critic = Critic::new(device);
+    let mut critic = Critic::new(&mut rng, device);
     let mut optimizer = FusedAdam::new(0.9, 0.999, 1e-8).init();
     for _ in 0..EPOCHS {
         train.shuffle(&mut rng);

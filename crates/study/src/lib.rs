@@ -10,6 +10,7 @@
 pub mod answer;
 pub mod cli;
 pub mod closing;
+pub mod evaluation;
 pub mod experiment;
 pub mod experiments;
 pub mod run_or_load;

@@ -72,7 +72,11 @@ pub fn vae(setup: &Setup) -> anyhow::Result<Baseline> {
         train_images: train.len(),
         train_seconds: records.iter().map(|r| r.record.train_seconds).sum(),
         parameters: model.num_params(),
-        scores: setup.evaluator.score_tensor(samples, Scale::ZeroOne),
+        scores: (setup.evaluator).score_tensor_for_verdict(
+            samples,
+            Scale::ZeroOne,
+            &setup.ctx.selected.autodiff(),
+        ),
         grid: data::figure::tensor_values(grid),
     })
 }

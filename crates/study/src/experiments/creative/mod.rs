@@ -253,7 +253,8 @@ impl<'a> Setup<'a> {
     pub fn floor(&self, n: usize) -> anyhow::Result<eval::SampleScores> {
         let pixels = eval::evaluator::unit_pixels(&self.train.clone().limited(n));
         self.cached(&format!("floor-fashion-n{n}"), || {
-            Ok(self.evaluator.score(&pixels, data::Scale::ZeroOne))
+            let autodiff = self.ctx.selected.autodiff();
+            Ok((self.evaluator).score_for_verdict(&pixels, data::Scale::ZeroOne, &autodiff))
         })
     }
 }

@@ -230,7 +230,7 @@ fn trajectory(model: &Model, device: &burn::tensor::Device) -> Vec<f32> {
 /// The real Fashion-MNIST test images scored like samples, shipped in
 /// `data/pretrained/eval-reference.json`.
 fn real_test_images() -> anyhow::Result<SampleScores> {
-    eval::reference::shipped_reference(data::DataSetName::FashionMnist, "real test images")
+    Ok(eval::reference::shipped_reference(data::DataSetName::FashionMnist)?.real_test)
 }
 
 #[cfg(test)]

@@ -114,8 +114,11 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
             &path,
         )?;
     }
-    let dbm_scores = evaluator.score_tensor(dbm_chains.last.clone(), data::Scale::ZeroOne);
-    let rbm_scores = evaluator.score_tensor(rbm_chains.last.clone(), data::Scale::ZeroOne);
+    let autodiff = setup.ctx.selected.autodiff();
+    let score = |chains: &Tensor<2>| {
+        evaluator.score_tensor_for_verdict(chains.clone(), data::Scale::ZeroOne, &autodiff)
+    };
+    let (dbm_scores, rbm_scores) = (score(&dbm_chains.last), score(&rbm_chains.last));
     let (dbm_ll, dbm_log_z) = setup.dbm_log_likelihood(&trained.dbm, &trained.config);
     let (rbm_ll, rbm_log_z) = setup.rbm_log_likelihood(&rbm);
     write_family_record(setup, &trained, &dbm_chains, &dbm_scores)?;

@@ -189,10 +189,9 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         compared_epoch,
         equal_wall_time: equal_wall_time(&backbones, &runs[0].compared.records),
         backbones,
-        real_floor: eval::reference::shipped_reference(
-            data::DataSetName::Mnist,
-            eval::reference::REAL_FLOOR,
-        )?,
+        real_floor: eval::reference::shipped_reference(data::DataSetName::Mnist)?
+            .floor()
+            .clone(),
         swap_epoch: ctx.budget.swap_epochs,
         swapped_players,
     })

@@ -60,7 +60,8 @@ fn family_record(
     // As many samples as RBM-Q3 scores, for comparable FIDs (FID is biased upwards for
     // small sample counts).
     let values = tensor_values(ctx.samples(&trained.generator, config, ctx.budget.family_samples));
-    let scores = ctx.evaluator.score(&values, config.real_scale);
+    let scores =
+        (ctx.evaluator).score_for_verdict(&values, config.real_scale, &ctx.ctx.selected.autodiff());
     let shown: Vec<f32> = values[..10 * data::PIXELS]
         .iter()
         .map(|&v| config.real_scale.to_unit(v))

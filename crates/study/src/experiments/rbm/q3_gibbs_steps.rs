@@ -265,10 +265,11 @@ fn family_record(
     sampling_ms_1000: f64,
 ) -> anyhow::Result<FamilyRecord> {
     let shown = tensor_values(probabilities.clone().slice([0..10, 0..data::PIXELS]));
-    let scores = ctx
-        .ctx
-        .evaluator()?
-        .score_tensor(probabilities, data::Scale::ZeroOne);
+    let scores = ctx.ctx.evaluator()?.score_tensor_for_verdict(
+        probabilities,
+        data::Scale::ZeroOne,
+        &ctx.ctx.selected.autodiff(),
+    );
     let (path, samples_figure) = ctx.ctx.figure("family-rbm.png");
     save_png(&digit_grid(&shown, 10, None), &path)?;
     Ok(FamilyRecord {

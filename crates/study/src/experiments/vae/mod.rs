@@ -233,9 +233,10 @@ impl<'a> Setup<'a> {
         )
     }
 
-    /// Eval scores of `samples` `[n, 784]` in [0, 1].
+    /// Eval scores of `samples` `[n, 784]` in [0, 1], with the verdict scores.
     pub fn score(&self, samples: Tensor<2>) -> SampleScores {
-        self.evaluator.score_tensor(samples, data::Scale::ZeroOne)
+        let autodiff = self.ctx.selected.autodiff();
+        (self.evaluator).score_tensor_for_verdict(samples, data::Scale::ZeroOne, &autodiff)
     }
 
     /// Writes a grid of `values` ([0, 1]), `cols` per row (row labels optional), as figure

@@ -307,7 +307,11 @@ fn draw(ctx: &Setup, sample: impl Fn(usize) -> Tensor<2>, scale: Scale) -> Drawn
     let values = unit_values(sample(ctx.budget.eval_samples), scale);
     Drawn {
         sampling_ms_1000,
-        scores: ctx.evaluator.score(&values, Scale::ZeroOne),
+        scores: (ctx.evaluator).score_for_verdict(
+            &values,
+            Scale::ZeroOne,
+            &ctx.ctx.selected.autodiff(),
+        ),
         grey_band_share: grey_fraction(&values),
         values,
     }

@@ -186,8 +186,8 @@ fn preamble(
             "The first 100 MNIST training digits with their labels".into(),
             "figures/mnist-train-grid.png".into(),
         )],
-        parts: vec![
-            families::summary(reports),
+        parts: vec![families::summary(reports)],
+        appendices: vec![
             study::section::read_section(
                 reports,
                 <study::evaluation::Evaluation as study::Answer>::ID,

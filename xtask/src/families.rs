@@ -58,7 +58,7 @@ pub fn summary(reports: &Path) -> String {
          headline is the two-sample accuracy: how often a small network tells the samples \
          from real test digits (50% = indistinguishable, 100% = always told apart). FID and \
          KID are computed in this project's classifier features, not Inception's; the \
-         Evaluation part says what each score means and gives the real-data floor. \
+         Appendix A says what each score means and gives the real-data floor. \
          Likelihoods are not comparable across families and stay in their sections: RBM-Q1 \
          (AIS), DBM-Q2 (variational bound), VAE-Q1 (importance-sampled); the diffusion \
          model is scored on Fashion-MNIST in CREATIVE.\n\n",
@@ -117,7 +117,7 @@ fn scores_table(records: &[FamilyRecord]) -> String {
     }
     md.push_str(
         "\n† Precision and density are shown, not read as verdicts: they rate blurred digits as \
-         highly as real ones (Evaluation, the degradation ladder).\n",
+         highly as real ones (Appendix A, the degradation ladder).\n",
     );
     md
 }

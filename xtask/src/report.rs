@@ -20,8 +20,11 @@ pub struct Preamble {
     pub backend: String,
     pub data: Vec<String>,
     pub figures: Vec<(String, String)>,
-    /// Whole markdown parts placed before the questions (e.g. how samples are scored).
+    /// Whole markdown parts placed before the questions (the summary).
     pub parts: Vec<String>,
+    /// Whole markdown parts after the answers: what no question asks for but a reader may
+    /// look up (how samples are scored, training speed).
+    pub appendices: Vec<String>,
 }
 
 /// The report's title, in the Markdown and on the web page.
@@ -91,6 +94,9 @@ pub fn render(
             }
         }
     }
+    for appendix in &preamble.appendices {
+        let _ = writeln!(out, "\n{}", appendix.trim_end());
+    }
     out
 }
 
@@ -108,7 +114,16 @@ mod tests {
                 body: "measured: 1.5 nats".into(),
             },
         );
-        let report = render(&questions, &Preamble::default(), &answers);
+        let preamble = Preamble {
+            parts: vec!["## Summary".into()],
+            appendices: vec!["## Appendix A: scores".into()],
+            ..Preamble::default()
+        };
+        let report = render(&questions, &preamble, &answers);
+        let first_answer = report.find("<a id=\"RBM-Q1\"></a>").unwrap();
+        let last_answer = report.find("<a id=\"CLOSING\"></a>").unwrap();
+        assert!(report.find("## Summary").unwrap() < first_answer);
+        assert!(report.find("## Appendix A: scores").unwrap() > last_answer);
         for q in &questions {
             assert!(
                 report.contains(&format!("<a id=\"{}\"></a>", q.id)),

@@ -44,6 +44,10 @@ pub fn assemble(
     broken.extend(render_closing(reports)?);
     let evaluation = study::evaluation::Evaluation::collect(&eval::pretrained_dir())?;
     broken.extend(render_assembled(reports, &evaluation)?);
+    broken.extend(render_assembled(
+        reports,
+        &study::glossary::Glossary::of_this_build(),
+    )?);
     let mut answers: BTreeMap<String, report::Answer> = questions::all()
         .into_iter()
         .filter_map(|q| {
@@ -186,7 +190,11 @@ fn preamble(
             "The first 100 MNIST training digits with their labels".into(),
             "figures/mnist-train-grid.png".into(),
         )],
-        parts: vec![families::summary(reports)],
+        parts: vec![
+            families::summary(reports),
+            study::section::read_section(reports, <study::glossary::Glossary as study::Answer>::ID)
+                .unwrap_or_default(),
+        ],
         appendices: vec![
             study::section::read_section(
                 reports,

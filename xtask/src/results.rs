@@ -21,6 +21,7 @@ pub fn collect(reports: &Path, profile: &str, backend: &str) -> anyhow::Result<V
             Some(templated) => ((templated.reread)(&numbers)?, (templated.type_name)()),
             None if id == "CLOSING" => reread::<study::closing::Closing>(&id, &numbers)?,
             None if id == "EVALUATION" => reread::<study::evaluation::Evaluation>(&id, &numbers)?,
+            None if id == "GLOSSARY" => reread::<study::glossary::Glossary>(&id, &numbers)?,
             None if id == FAMILIES => reread::<Vec<eval::FamilyRecord>>(&id, &numbers)?,
             None => anyhow::bail!(
                 "{}: no section has the id {id}, so its numbers have no type",

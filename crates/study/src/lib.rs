@@ -13,6 +13,7 @@ pub mod closing;
 pub mod evaluation;
 pub mod experiment;
 pub mod experiments;
+pub mod glossary;
 pub mod run_or_load;
 pub mod section;
 

@@ -57,10 +57,11 @@ pub fn summary(reports: &Path) -> String {
          The sample scores of each MNIST family's model as its section measured them. The \
          headline is the two-sample accuracy: how often a small network tells the samples \
          from real test digits (50% = indistinguishable, 100% = always told apart). FID and \
-         KID are computed in this project's classifier features, not Inception's; the \
+         KID are computed in this project's classifier features, not Inception's; \
          Appendix A says what each score means and gives the real-data floor. \
-         Likelihoods are not comparable across families and stay in their sections: RBM-Q1 \
-         (AIS), DBM-Q2 (variational bound), VAE-Q1 (importance-sampled); the diffusion \
+         The test log-likelihoods of the RBM, the DBM and the VAE, each estimated its own \
+         way (AIS, a variational bound, an importance-sampled bound), stand side by side \
+         with what each estimator's error is in CLOSING; a GAN has none. The diffusion \
          model is scored on Fashion-MNIST in CREATIVE.\n\n",
     );
     if records.is_empty() {

@@ -48,6 +48,19 @@ pub struct Diffusion {
     pub headline: creative::evaluate::Evaluation,
     pub floor: SampleScores,
     pub classifier_test_accuracy: f64,
+    /// CREATIVE's head-to-head on Fashion-MNIST at one sample count: FIDs of the diffusion
+    /// model (guidance 2), the project's VAE and GAN, and the real-data floor.
+    #[serde(default)]
+    pub head_to_head: Option<HeadToHead>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HeadToHead {
+    pub samples: usize,
+    pub diffusion_fid: f64,
+    pub vae_fid: f64,
+    pub gan_fid: f64,
+    pub floor_fid: f64,
 }
 
 impl Closing {
@@ -91,6 +104,13 @@ impl Closing {
             vae_gap: vae_q1.map(|q1| q1.gap),
             gan_seed_fid_spread: gan_q3.map(|q3| q3.final_fid_spread),
             diffusion: creative_q.map(|c| Diffusion {
+                head_to_head: (c.guidance.iter().find(|e| e.guidance == 2.0)).map(|e| HeadToHead {
+                    samples: e.samples,
+                    diffusion_fid: e.scores.fid,
+                    vae_fid: c.vae.scores.fid,
+                    gan_fid: c.gan.scores.fid,
+                    floor_fid: c.floor_sweep.fid,
+                }),
                 headline: c.headline,
                 floor: c.floor_headline,
                 classifier_test_accuracy: c.classifier_test_accuracy,

@@ -133,6 +133,21 @@ fn without_epochs(config: &Value) -> Value {
     config
 }
 
+/// Refuses a run name that is not one plain folder name: `--overwrite` deletes the run's
+/// folder, so a name that climbs out of `<runs-dir>/<model>/` (`..`, `/`), is absolute or
+/// empty could delete what is not a run.
+pub fn check_run_name(name: &str) -> anyhow::Result<()> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.starts_with('.') || !name.chars().all(plain) {
+        bail!(
+            "--name {name:?}: a run name is one folder name of letters, digits, '-', '_' and \
+             '.', not starting with '.' (e.g. --name strong-2); the run goes to \
+             <runs-dir>/<model>/<name>/"
+        );
+    }
+    Ok(())
+}
+
 impl Run {
     /// Opens `<runs-dir>/<model>/<name>/` for a new run, or for resuming one. A new run
     /// never silently replaces an old one: that needs `--overwrite`.
@@ -145,6 +160,7 @@ impl Run {
         device: &SelectedDevice,
     ) -> anyhow::Result<Self> {
         let name = options.name.as_deref().unwrap_or(default_name);
+        check_run_name(name)?;
         let dir = options.runs_dir.join(model).join(name);
         let config_path = dir.join("config.json");
         let record = json!({

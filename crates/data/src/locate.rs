@@ -24,6 +24,13 @@ pub enum DataError {
     },
     #[error(transparent)]
     Idx(#[from] IdxError),
+    /// A folder the user named (`--data-dir` or the environment) that cannot be used.
+    #[error("{origin} {}: {reason}", .dir.display())]
+    BadDataDir {
+        dir: PathBuf,
+        origin: Origin,
+        reason: String,
+    },
 }
 
 fn not_found_message(name: DataSetName, searched: &[PathBuf]) -> String {
@@ -118,11 +125,73 @@ pub fn holds_set(dir: &Path, name: DataSetName) -> bool {
         && read_verified(dir, &name.files()[1]).is_ok()
 }
 
-/// The first folder that holds all four files of `name`. An explicit `--data-dir` that lacks
-/// them is not an error by itself: the next places are still searched, and the error lists
-/// every folder that was tried.
+/// What a folder holds of a data set, judged by its training labels (the smallest file,
+/// whose checksum tells MNIST from Fashion-MNIST).
+enum Holding {
+    Set,
+    /// Another set under the same file names.
+    OtherSet,
+    Nothing,
+    /// Files of the set that cannot be used, and why.
+    Broken(String),
+}
+
+fn holding(dir: &Path, name: DataSetName) -> Holding {
+    let labels = &name.files()[1];
+    if !file_in(dir, labels).is_file() {
+        return Holding::Nothing;
+    }
+    match read_verified(dir, labels) {
+        Ok(_) => match (name.files().iter()).find(|spec| !file_in(dir, spec).is_file()) {
+            None => Holding::Set,
+            Some(spec) => Holding::Broken(format!("holds {name}'s labels but not {}", spec.name)),
+        },
+        Err(_)
+            if (DataSetName::ALL.iter())
+                .any(|&other| other != name && read_verified(dir, &other.files()[1]).is_ok()) =>
+        {
+            Holding::OtherSet
+        }
+        Err(err) => Holding::Broken(err.to_string()),
+    }
+}
+
+/// A folder the user named must exist and be a folder.
+fn check_named_dir(dir: &Path, origin: Origin) -> Result<(), DataError> {
+    let reason = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(_) => "is a file, not a folder".to_string(),
+        Err(err) => format!("cannot be read ({err})"),
+    };
+    Err(DataError::BadDataDir {
+        dir: dir.to_owned(),
+        origin,
+        reason: format!("{reason}; pass a folder holding the four IDX files, or none"),
+    })
+}
+
+/// The first folder that holds all four files of `name`. A folder the user named that lacks
+/// the set (it may hold another) is passed over and the next places are searched; one that
+/// does not exist, or holds the set's files broken or incomplete, is an error naming it.
 pub fn locate(name: DataSetName, data_dir: Option<&Path>) -> Result<Located, DataError> {
+    if let Some(dir) = data_dir {
+        check_named_dir(dir, Origin::Flag)?;
+    }
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+        check_named_dir(Path::new(&dir), Origin::Environment)?;
+    }
     let candidates = candidates(name, data_dir);
+    for (dir, origin) in &candidates {
+        if matches!(origin, Origin::Flag | Origin::Environment)
+            && let Holding::Broken(reason) = holding(dir, name)
+        {
+            return Err(DataError::BadDataDir {
+                dir: dir.clone(),
+                origin: *origin,
+                reason,
+            });
+        }
+    }
     candidates
         .iter()
         .find(|(dir, _)| holds_set(dir, name))
@@ -140,6 +209,46 @@ pub fn locate(name: DataSetName, data_dir: Option<&Path>) -> Result<Located, Dat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn copy_mnist(to: &Path) {
+        let shipped = workspace_data_dir().join("mnist");
+        for spec in DataSetName::Mnist.files() {
+            let file = format!("{}.gz", spec.name);
+            std::fs::copy(shipped.join(&file), to.join(&file)).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_named_folder_that_is_missing_a_file_or_broken_is_an_error_naming_it() {
+        let root = tempfile::tempdir().unwrap();
+        let missing = root.path().join("nowhere");
+        let err = locate(DataSetName::Mnist, Some(&missing)).unwrap_err();
+        assert!(matches!(err, DataError::BadDataDir { .. }), "{err}");
+        assert!(err.to_string().contains("nowhere"), "{err}");
+        let file = root.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let err = locate(DataSetName::Mnist, Some(&file)).unwrap_err();
+        assert!(err.to_string().contains("is a file, not a folder"), "{err}");
+        let corrupt = tempfile::tempdir().unwrap();
+        copy_mnist(corrupt.path());
+        std::fs::write(corrupt.path().join("train-labels-idx1-ubyte.gz"), "junk").unwrap();
+        let err = locate(DataSetName::Mnist, Some(corrupt.path())).unwrap_err();
+        assert!(matches!(err, DataError::BadDataDir { .. }), "{err}");
+        assert!(err.to_string().contains("train-labels"), "{err}");
+        let partial = tempfile::tempdir().unwrap();
+        copy_mnist(partial.path());
+        std::fs::remove_file(partial.path().join("t10k-images-idx3-ubyte.gz")).unwrap();
+        let err = locate(DataSetName::Mnist, Some(partial.path())).unwrap_err();
+        assert!(err.to_string().contains("t10k-images"), "{err}");
+    }
+
+    #[test]
+    fn a_named_folder_holding_another_set_is_passed_over() {
+        let flat = tempfile::tempdir().unwrap();
+        copy_mnist(flat.path());
+        let located = locate(DataSetName::FashionMnist, Some(flat.path())).unwrap();
+        assert_eq!(located.origin, Origin::Workspace);
+    }
 
     #[test]
     fn mnist_is_found_in_the_workspace() {

@@ -223,6 +223,12 @@ impl Evaluator {
     /// The scores of [0, 1] images and their features.
     fn score_unit(&self, unit: &[f32]) -> (SampleScores, Vec<f32>) {
         assert!(unit.len().is_multiple_of(PIXELS), "whole 28x28 images");
+        let non_finite = unit.iter().filter(|v| !v.is_finite()).count();
+        assert!(
+            non_finite == 0,
+            "{non_finite} sample values are NaN or infinite: the model has diverged, and \
+             its samples cannot be scored"
+        );
         let n = unit.len() / PIXELS;
         let (features, probabilities) = self.features_and_probabilities(unit);
         let fid = frechet_distance(
@@ -376,6 +382,17 @@ mod tests {
                 .to_string()
                 .contains("at least 2")
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "NaN or infinite: the model has diverged")]
+    fn samples_of_a_diverged_model_are_refused_not_scored() {
+        let device = burn::tensor::Device::flex();
+        let evaluator =
+            Evaluator::load(DataSetName::Mnist, &pretrained_dir(), None, &device).unwrap();
+        let mut images = vec![0.5f32; 4 * PIXELS];
+        images[3] = f32::NAN;
+        evaluator.score(&images, Scale::ZeroOne);
     }
 
     #[test]

@@ -60,8 +60,9 @@ pub fn frechet_distance(a: &Gaussian, b: &Gaussian) -> f64 {
     let root_a = sqrt_psd(&a.covariance);
     let cross = trace_sqrt_psd(&(&root_a * &b.covariance * &root_a));
     let d = mean_term + a.covariance.trace() + b.covariance.trace() - 2.0 * cross;
-    // Rounding can take the distance of a set to itself a hair below zero.
-    d.max(0.0)
+    // Rounding can take the distance of a set to itself a hair below zero; NaN (features of
+    // a diverged model) must stay NaN, which `max` would turn into a perfect 0.
+    if d.is_nan() { d } else { d.max(0.0) }
 }
 
 /// The standard error of the FID of `features` (rows of `dim`) against `reference`, by
@@ -121,6 +122,15 @@ mod tests {
         let spd = &b * b.transpose() + DMatrix::identity(6, 6);
         let root = sqrt_psd(&spd);
         assert!((&root * &root - &spd).abs().max() < 1e-9);
+    }
+
+    #[test]
+    fn features_with_nan_give_nan_not_a_perfect_zero() {
+        let real = gaussian_samples(500, &[0.0, 0.0], 1);
+        let mut broken = real.clone();
+        broken[7] = f32::NAN;
+        let d = frechet_distance(&Gaussian::fit(&broken, 2), &Gaussian::fit(&real, 2));
+        assert!(d.is_nan(), "{d}");
     }
 
     #[test]

@@ -105,12 +105,18 @@ pub fn convergence(short: &LogZEstimate, long: &LogZEstimate) -> Convergence {
     let log_z_shift = long.log_z - short.log_z;
     let ess_fraction = long.effective_sample_size / long.chains.max(1) as f64;
     let mut problems = Vec::new();
+    if !(short.log_z.is_finite() && long.log_z.is_finite()) {
+        problems.push(format!(
+            "log Z is not finite ({} and {}): the weights hold NaN or infinity",
+            short.log_z, long.log_z
+        ));
+    }
     if log_z_shift.abs() >= MAX_LOG_Z_SHIFT {
         problems.push(format!(
             "log Z moved by {log_z_shift:.2} nats with the 4x longer schedule"
         ));
     }
-    if ess_fraction < MIN_ESS_FRACTION {
+    if ess_fraction.is_nan() || ess_fraction < MIN_ESS_FRACTION {
         problems.push(format!(
             "effective sample size {:.1} of {} chains ({:.1}%)",
             long.effective_sample_size,

@@ -165,4 +165,16 @@ mod tests {
         };
         assert!(err.to_string().contains("dynamic"), "{err}");
     }
+
+    #[test]
+    fn ais_with_fewer_than_two_chains_or_temperatures_is_refused_naming_the_flag() {
+        for (flag, value) in [("--chains", "0"), ("--chains", "1"), ("--betas", "1")] {
+            let Err(err) = Cli::try_parse_from(["rbm", "evaluate", "--run", "r", flag, value])
+            else {
+                panic!("{flag} {value} was accepted")
+            };
+            let msg = err.to_string();
+            assert!(msg.contains(flag) && msg.contains("2.."), "{msg}");
+        }
+    }
 }

@@ -199,14 +199,15 @@ pub fn input_name(input: InputMode) -> String {
 /// dbm crates' `evaluate` share them).
 #[derive(Clone, Debug, clap::Args)]
 pub struct AisArgs {
-    #[arg(long, default_value_t = 100)]
+    /// Annealing chains (at least 2: the effective sample size needs a spread of weights).
+    #[arg(long, default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..))]
     pub chains: usize,
-    /// Intermediate distributions; the estimate is repeated with 4x as many to check it
-    /// has converged.
-    #[arg(long, default_value_t = 14_500)]
+    /// Intermediate distributions, at least 2 (from the base rate model to the RBM); the
+    /// estimate is repeated with 4x as many to check it has converged.
+    #[arg(long, default_value_t = 14_500, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..))]
     pub betas: usize,
-    /// Test images the log-likelihood is averaged over.
-    #[arg(long, default_value_t = 10_000)]
+    /// Test images the log-likelihood is averaged over (at least 1).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub test_images: usize,
 }
 

@@ -191,6 +191,20 @@ fn estimate(log_z: f64, ess: f64, chains: usize) -> crate::ais::LogZEstimate {
 }
 
 #[test]
+fn an_estimate_of_nan_weights_is_never_converged() {
+    let verdict = crate::ais::convergence(
+        &estimate(f64::NAN, f64::NAN, 100),
+        &estimate(f64::NAN, f64::NAN, 100),
+    );
+    assert!(!verdict.converged);
+    assert!(
+        verdict.problems[0].contains("not finite"),
+        "{:?}",
+        verdict.problems
+    );
+}
+
+#[test]
 fn ais_convergence_needs_a_stable_log_z_and_spread_weights() {
     use crate::ais::convergence;
     // The strong RBM's case: log Z stable within 0.66 nats, but 4.5 of 100 chains carry it.

@@ -76,12 +76,22 @@ impl ConfigArgs {
                 let saved: Value = crate::run::read_json(path)?;
                 // A run's config.json holds the config under "config".
                 let config = saved.get("config").cloned().unwrap_or(saved);
-                let config = serde_json::from_value::<C>(config).with_context(|| {
+                let typed = serde_json::from_value::<C>(config.clone()).with_context(|| {
                     format!("--config {}: not a config of this model", path.display())
                 })?;
                 // Written back, so that a field added since that file was saved is there
                 // (at its default) for --set.
-                serde_json::to_value(&config)?
+                let known = serde_json::to_value(&typed)?;
+                let unknown = unknown_keys(&config, &known, "");
+                if !unknown.is_empty() {
+                    bail!(
+                        "--config {}: no field {} in this model's config (misspelt?); its fields: {}",
+                        path.display(),
+                        unknown.join(", "),
+                        keys(&base_keys(&known)).join(", ")
+                    );
+                }
+                known
             }
             None => serde_json::to_value(&preset)?,
         };
@@ -110,6 +120,24 @@ pub fn apply_overrides<C: DeserializeOwned>(
     let text = base.to_string();
     serde_json::from_value(base)
         .with_context(|| format!("the config after --set is not valid: {text}"))
+}
+
+/// The dotted paths of `given` that `known` (the same config read and written back) lacks:
+/// fields serde ignored, such as a misspelt one.
+fn unknown_keys(given: &Value, known: &Value, prefix: &str) -> Vec<String> {
+    let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else {
+        return Vec::new();
+    };
+    given
+        .iter()
+        .flat_map(|(key, value)| {
+            let path = format!("{prefix}{key}");
+            match known.get(key) {
+                None => vec![format!("`{path}`")],
+                Some(inner) => unknown_keys(value, inner, &format!("{path}.")),
+            }
+        })
+        .collect()
 }
 
 /// The field at a dotted path (`model.hidden`).
@@ -232,5 +260,25 @@ mod tests {
         crate::run::write_json(&path, &serde_json::json!({ "other": 1 })).unwrap();
         let err = format!("{:#}", args.resolve(preset()).unwrap_err());
         assert!(err.contains("not a config of this model"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_field_in_a_config_file_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        let mut file = serde_json::to_value(preset()).unwrap();
+        file["lerning_rate"] = serde_json::json!(0.5);
+        file["model"]["hiden"] = serde_json::json!(5);
+        crate::run::write_json(&path, &file).unwrap();
+        let args = ConfigArgs {
+            config: Some(path),
+            overrides: Vec::new(),
+        };
+        let err = format!("{:#}", args.resolve(preset()).unwrap_err());
+        assert!(
+            err.contains("`lerning_rate`") && err.contains("`model.hiden`"),
+            "{err}"
+        );
+        assert!(err.contains("learning_rate"), "the fields there are: {err}");
     }
 }

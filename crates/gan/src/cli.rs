@@ -135,4 +135,30 @@ mod tests {
         assert_eq!(config.model.backbone, Backbone::Dcgan, "from the file");
         assert_eq!(config.model.discriminator(), Backbone::Cnn);
     }
+
+    #[test]
+    fn out_of_range_settings_are_refused_before_a_run_folder_is_made() {
+        let runs = tempfile::tempdir().unwrap();
+        for (set, named) in [
+            ("beta1=2", "beta1 (2)"),
+            ("generator_learning_rate=-1", "generator_learning_rate (-1)"),
+            ("model.dropout=1.5", "model.dropout (1.5)"),
+        ] {
+            let runs_dir = runs.path().to_str().unwrap();
+            let cli = Cli::try_parse_from([
+                "gan",
+                "train",
+                "--set",
+                set,
+                "--runs-dir",
+                runs_dir,
+                "--backend",
+                "flex",
+            ])
+            .unwrap();
+            let err = format!("{:#}", dispatch(cli).unwrap_err());
+            assert!(err.contains(named), "{set}: {err}");
+        }
+        assert_eq!(std::fs::read_dir(runs.path()).unwrap().count(), 0);
+    }
 }

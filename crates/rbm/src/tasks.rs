@@ -30,6 +30,30 @@ pub fn train(
         "batch_size, gibbs_steps and epochs must be positive (change them with --set)"
     );
     anyhow::ensure!(
+        config.model.hidden > 0
+            && config.model.visible == data::PIXELS
+            && config.monitor_images > 0,
+        "model.hidden ({}) and monitor_images ({}) must be positive and model.visible ({}) must \
+         be {} (one unit per pixel; change them with --set)",
+        config.model.hidden,
+        config.monitor_images,
+        config.model.visible,
+        data::PIXELS
+    );
+    anyhow::ensure!(
+        config.learning_rate.is_finite()
+            && config.learning_rate > 0.0
+            && config.weight_decay >= 0.0
+            && (0.0..1.0).contains(&config.momentum)
+            && (0.0..1.0).contains(&config.final_momentum),
+        "learning_rate ({}) must be positive and finite, weight_decay ({}) at least 0, and \
+         momentum ({}) and final_momentum ({}) in [0, 1) (change them with --set)",
+        config.learning_rate,
+        config.weight_decay,
+        config.momentum,
+        config.final_momentum
+    );
+    anyhow::ensure!(
         config.final_gibbs_steps == 0 || config.gibbs_ramp_epochs > 0,
         "final_gibbs_steps = {} needs gibbs_ramp_epochs > 0 (the epochs over which k rises; \
          change it with --set gibbs_ramp_epochs=N)",

@@ -81,6 +81,7 @@ pub fn train(
     let mut progress = epoch_progress(first_epoch, config.epochs);
     for epoch in first_epoch..config.epochs {
         let record = state.train_epoch(epoch, &train, config, &device);
+        data::run::ensure_finite(epoch, &[("loss", record.loss)])?;
         let sampler = Sampler::Ddim {
             steps: GRID_DDIM_STEPS,
         };

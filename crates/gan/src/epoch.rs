@@ -126,6 +126,13 @@ pub fn train_run(
     let mut progress = epoch_progress(first_epoch, config.epochs);
     for epoch in first_epoch..config.epochs {
         let mut record = train_epoch(&mut state, epoch, train, config, &device);
+        data::run::ensure_finite(
+            epoch,
+            &[
+                ("d_loss", record.mean.d_loss),
+                ("g_loss", record.mean.g_loss),
+            ],
+        )?;
         let grid = sample_grid(state.sampled_generator(), config, &plain);
         run.save_sample_grid(epoch, &grid, 8)?;
         if let Some(evaluator) = evaluator.filter(|_| config.eval_samples > 0) {

@@ -76,6 +76,13 @@ pub fn train(
     let mut progress = epoch_progress(first_epoch, config.epochs);
     for epoch in first_epoch..config.epochs {
         let record = train_epoch(&mut state, epoch, &train, &test, config, device)?;
+        data::run::ensure_finite(
+            epoch,
+            &[
+                ("test_reconstruction_mse", record.test_reconstruction_mse),
+                ("pseudo_likelihood_exact", record.pseudo_likelihood_exact),
+            ],
+        )?;
         run.end_epoch(epoch, config.epochs, &state, &record, &mut progress)?;
     }
     progress.finish();

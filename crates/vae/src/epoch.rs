@@ -180,6 +180,7 @@ pub fn train_run(
     let mut progress = epoch_progress(first_epoch, config.epochs);
     for epoch in first_epoch..config.epochs {
         let mut record = train_epoch(&mut state, epoch, train, config, &device);
+        data::run::ensure_finite(epoch, &[("loss", record.mean.loss)])?;
         let model = state.model.valid();
         let grid = sample_means(&model, latent, 64, config.seed ^ 0xF1, &plain);
         run.save_sample_grid(epoch, &data::figure::tensor_values(grid), 8)?;

@@ -133,6 +133,25 @@ fn without_epochs(config: &Value) -> Value {
     config
 }
 
+/// Stops a run whose epoch `index` (0-based) ended with a non-finite value among `values`
+/// (named), before the epoch is scored, logged or checkpointed: the run's last checkpoint
+/// stays its last good state.
+pub fn ensure_finite(index: usize, values: &[(&str, f64)]) -> anyhow::Result<()> {
+    let bad: Vec<String> = (values.iter())
+        .filter(|(_, value)| !value.is_finite())
+        .map(|(name, value)| format!("{name} = {value}"))
+        .collect();
+    anyhow::ensure!(
+        bad.is_empty(),
+        "epoch {}: {}: training diverged (is a learning rate too large?); nothing of this \
+         epoch was saved, so the run ends at its last checkpoint; start it again with smaller \
+         learning rates (--overwrite)",
+        index + 1,
+        bad.join(", ")
+    );
+    Ok(())
+}
+
 /// Refuses a run name that is not one plain folder name: `--overwrite` deletes the run's
 /// folder, so a name that climbs out of `<runs-dir>/<model>/` (`..`, `/`), is absolute or
 /// empty could delete what is not a run.

@@ -439,3 +439,16 @@ fn run_names_that_leave_the_model_folder_are_refused_and_delete_nothing() {
         check_run_name(name).unwrap();
     }
 }
+
+#[test]
+fn a_non_finite_loss_stops_the_run_naming_the_epoch_and_the_value() {
+    ensure_finite(3, &[("loss", 0.25), ("kl", 1.0)]).unwrap();
+    let err = ensure_finite(3, &[("d_loss", f64::NAN), ("g_loss", f64::INFINITY)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("epoch 4") && err.contains("d_loss = NaN") && err.contains("g_loss = inf"),
+        "{err}"
+    );
+    assert!(err.contains("diverged"), "{err}");
+}

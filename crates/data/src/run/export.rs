@@ -38,11 +38,27 @@ pub fn export_safetensors<M: Module>(module: &M, path: &Path) -> anyhow::Result<
     module
         .save_into(&mut store)
         .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
-    println!("wrote {}:", path.display());
-    for (name, shape) in tensor_table(module) {
-        println!("  {name:<40} {shape:?}");
+    print_table(&mut std::io::stdout().lock(), path, &tensor_table(module))
+}
+
+/// The table of what was written; a reader that closed the pipe early (`| head`) is not an
+/// error, since the file is already written.
+fn print_table(
+    out: &mut impl std::io::Write,
+    path: &Path,
+    table: &[(String, Vec<usize>)],
+) -> anyhow::Result<()> {
+    let written = (|| -> std::io::Result<()> {
+        writeln!(out, "wrote {}:", path.display())?;
+        for (name, shape) in table {
+            writeln!(out, "  {name:<40} {shape:?}")?;
+        }
+        out.flush()
+    })();
+    match written {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Loads a file written by [`export_safetensors`] (or by PyTorch with the same names) into
@@ -56,4 +72,44 @@ pub fn import_safetensors<M: Module>(module: M, path: &Path) -> anyhow::Result<M
         .load_from(&mut store)
         .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
     Ok(module)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer whose reader has gone, as `| head` leaves stdout.
+    struct ClosedPipe;
+
+    impl std::io::Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_does_not_fail_the_export_but_a_full_disk_does() {
+        let table = vec![("layer.weight".to_string(), vec![2, 3])];
+        print_table(&mut ClosedPipe, Path::new("m.safetensors"), &table).unwrap();
+        let mut shown = Vec::new();
+        print_table(&mut shown, Path::new("m.safetensors"), &table).unwrap();
+        let shown = String::from_utf8(shown).unwrap();
+        assert!(
+            shown.contains("wrote m.safetensors:") && shown.contains("[2, 3]"),
+            "{shown}"
+        );
+        struct Full;
+        impl std::io::Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::StorageFull.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(print_table(&mut Full, Path::new("m"), &table).is_err());
+    }
 }

@@ -293,11 +293,14 @@ impl Run {
         let folder = format!("epoch-{epochs_done}");
         let temp = root.join(format!(".{folder}.tmp"));
         let _ = std::fs::remove_dir_all(&temp);
-        std::fs::create_dir_all(&temp)?;
-        state.save(&temp).context("writing checkpoint")?;
+        std::fs::create_dir_all(&temp)
+            .with_context(|| format!("creating the checkpoint folder {}", temp.display()))?;
+        (state.save(&temp))
+            .with_context(|| format!("writing the checkpoint {}", temp.display()))?;
         let target = root.join(&folder);
         let _ = std::fs::remove_dir_all(&target);
-        std::fs::rename(&temp, &target)?;
+        std::fs::rename(&temp, &target)
+            .with_context(|| format!("renaming {} to {}", temp.display(), target.display()))?;
         let info = CheckpointInfo {
             epochs_done,
             folder,
@@ -306,7 +309,8 @@ impl Run {
         };
         write_json(&root.join("latest.json"), &info)?;
 
-        let mut epochs: Vec<usize> = std::fs::read_dir(&root)?
+        let mut epochs: Vec<usize> = std::fs::read_dir(&root)
+            .with_context(|| format!("listing {}", root.display()))?
             .filter_map(|e| {
                 e.ok()?
                     .file_name()

@@ -452,3 +452,29 @@ fn a_non_finite_loss_stops_the_run_naming_the_epoch_and_the_value() {
     );
     assert!(err.contains("diverged"), "{err}");
 }
+
+#[test]
+fn a_checkpoint_that_cannot_be_written_names_the_folder() {
+    let selected = select_device(BackendChoice::Flex).unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let mut run = Run::start(
+        "toy",
+        "blocked",
+        &options_in(&runs),
+        &json!({}),
+        1,
+        &selected,
+    )
+    .unwrap();
+    // A file where the checkpoints folder goes: no folder can be made under it.
+    let checkpoints = run.dir.join("checkpoints");
+    let _ = std::fs::remove_dir_all(&checkpoints);
+    std::fs::write(&checkpoints, "in the way").unwrap();
+    let err = run
+        .save_checkpoint(1, &toy(&selected.device, 1))
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains(&checkpoints.display().to_string()),
+        "{err:#}"
+    );
+}

@@ -248,6 +248,16 @@ impl Run {
             .truncate(false)
             .open(&metrics_path)
             .with_context(|| format!("opening {}", metrics_path.display()))?;
+        // The log must reach the checkpoint: extending a cut or deleted one would write NULs.
+        let logged = file.metadata()?.len();
+        if logged < metrics_bytes {
+            bail!(
+                "--resume: {} holds {logged} bytes, but the checkpoint was taken after \
+                 {metrics_bytes}: the metrics log was cut or deleted since; restore it, or \
+                 start the run again with --overwrite",
+                metrics_path.display()
+            );
+        }
         // Lines logged after the checkpoint belong to work that is about to be redone.
         file.set_len(metrics_bytes)?;
         let mut metrics = BufWriter::new(file);

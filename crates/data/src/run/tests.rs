@@ -478,3 +478,25 @@ fn a_checkpoint_that_cannot_be_written_names_the_folder() {
         "{err:#}"
     );
 }
+
+#[test]
+fn resuming_after_the_metrics_log_was_deleted_is_refused_not_padded_with_nuls() {
+    let selected = select_device(BackendChoice::Flex).unwrap();
+    let device = selected.autodiff();
+    let runs = tempfile::tempdir().unwrap();
+    let options = options_in(&runs);
+    let mut first = Run::start("toy", "cut", &options, &json!({}), 7, &selected).unwrap();
+    let _ = first.train_epochs(toy(&device, 1), 4, |s, i| epoch(s, i, &device, Some(2)));
+    drop(first);
+    let log = runs.path().join("toy/cut/metrics.jsonl");
+    std::fs::remove_file(&log).unwrap();
+    let resume = RunOptions {
+        resume: true,
+        ..options
+    };
+    let err = Run::start("toy", "cut", &resume, &json!({}), 7, &selected)
+        .err()
+        .unwrap();
+    assert!(format!("{err:#}").contains("cut or deleted"), "{err:#}");
+    assert!(!std::fs::read(&log).unwrap_or_default().contains(&0u8));
+}

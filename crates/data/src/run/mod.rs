@@ -21,21 +21,24 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::backend::SelectedDevice;
-use crate::progress::Progress;
 
+mod epochs;
 mod export;
 mod files;
+mod guards;
 mod hooks;
 mod shared;
 mod ship;
 #[cfg(test)]
 mod tests;
 
+pub use epochs::{Resumed, epoch_progress};
 pub use export::{ExportArgs, export_safetensors, import_safetensors, tensor_table};
 pub use files::{
     load_module, load_optimizer, load_trained, read_json, read_metrics, read_records, save_module,
     save_optimizer, save_trained, write_atomically, write_json,
 };
+pub use guards::{check_run_name, ensure_finite};
 pub use hooks::{EpochHook, SampleGrid, fields};
 pub use shared::{config_hash, load_latest, shared};
 pub use ship::{
@@ -131,40 +134,6 @@ fn without_epochs(config: &Value) -> Value {
         fields.remove("epochs");
     }
     config
-}
-
-/// Stops a run whose epoch `index` (0-based) ended with a non-finite value among `values`
-/// (named), before the epoch is scored, logged or checkpointed: the run's last checkpoint
-/// stays its last good state.
-pub fn ensure_finite(index: usize, values: &[(&str, f64)]) -> anyhow::Result<()> {
-    let bad: Vec<String> = (values.iter())
-        .filter(|(_, value)| !value.is_finite())
-        .map(|(name, value)| format!("{name} = {value}"))
-        .collect();
-    anyhow::ensure!(
-        bad.is_empty(),
-        "epoch {}: {}: training diverged (is a learning rate too large?); nothing of this \
-         epoch was saved, so the run ends at its last checkpoint; start it again with smaller \
-         learning rates (--overwrite)",
-        index + 1,
-        bad.join(", ")
-    );
-    Ok(())
-}
-
-/// Refuses a run name that is not one plain folder name: `--overwrite` deletes the run's
-/// folder, so a name that climbs out of `<runs-dir>/<model>/` (`..`, `/`), is absolute or
-/// empty could delete what is not a run.
-pub fn check_run_name(name: &str) -> anyhow::Result<()> {
-    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    if name.is_empty() || name.starts_with('.') || !name.chars().all(plain) {
-        bail!(
-            "--name {name:?}: a run name is one folder name of letters, digits, '-', '_' and \
-             '.', not starting with '.' (e.g. --name strong-2); the run goes to \
-             <runs-dir>/<model>/<name>/"
-        );
-    }
-    Ok(())
 }
 
 impl Run {
@@ -359,128 +328,6 @@ impl Run {
     pub fn is_finished(&self) -> bool {
         self.dir.join("summary.json").exists()
     }
-
-    /// Runs epochs `resumed..epochs` of a training loop: `epoch(state, index)` trains one
-    /// epoch and returns its record, which is logged with the epoch number; checkpoints
-    /// follow `--checkpoint-every` and always the last epoch. On resume, the state is first
-    /// reloaded from the newest checkpoint.
-    pub fn train_epochs<S: Checkpointable, R: Serialize>(
-        &mut self,
-        state: S,
-        epochs: usize,
-        epoch: impl FnMut(&mut S, usize) -> anyhow::Result<R>,
-    ) -> anyhow::Result<S> {
-        self.train_epochs_with(state, epochs, epoch, &mut [])
-    }
-
-    /// [`Run::train_epochs`] with hooks run after every epoch, before the record is logged
-    /// and the checkpoint written (sample grids, scoring by the evaluator, AIS...); the
-    /// fields each hook returns are added to the epoch's record.
-    pub fn train_epochs_with<S: Checkpointable, R: Serialize>(
-        &mut self,
-        state: S,
-        epochs: usize,
-        mut epoch: impl FnMut(&mut S, usize) -> anyhow::Result<R>,
-        hooks: &mut [&mut dyn EpochHook<S>],
-    ) -> anyhow::Result<S> {
-        let Resumed {
-            mut state,
-            first_epoch,
-        } = self.resume(state, epochs)?;
-        let mut progress = epoch_progress(first_epoch, epochs);
-        for index in first_epoch..epochs {
-            let mut metrics = serde_json::to_value(epoch(&mut state, index)?)?;
-            for hook in hooks.iter_mut() {
-                let extra = hook.after_epoch(&state, index, &self.dir)?;
-                if let Value::Object(map) = &mut metrics {
-                    map.extend(extra);
-                }
-            }
-            self.end_epoch(index, epochs, &state, &metrics, &mut progress)?;
-        }
-        progress.finish();
-        Ok(state)
-    }
-
-    /// `state` as the run continues from: reloaded from the newest checkpoint when the run
-    /// was opened with `--resume`, with the first epoch left to train (0 for a new run).
-    pub fn resume<S: Checkpointable>(&self, state: S, epochs: usize) -> anyhow::Result<Resumed<S>> {
-        let Some(info) = &self.resumed else {
-            return Ok(Resumed {
-                state,
-                first_epoch: 0,
-            });
-        };
-        let state = state
-            .load(&self.dir.join("checkpoints").join(&info.folder))
-            .context("loading the checkpoint to resume from")?;
-        if info.epochs_done >= epochs {
-            eprintln!(
-                "{} finished its {epochs} epochs: loaded",
-                self.dir.display()
-            );
-        } else {
-            let done = info.epochs_done;
-            eprintln!("resuming {} after epoch {done}", self.dir.display());
-        }
-        Ok(Resumed {
-            state,
-            first_epoch: info.epochs_done,
-        })
-    }
-
-    /// Ends epoch `index` (0-based) of `epochs`: logs `record` with the epoch number to
-    /// `metrics.jsonl` and the progress line, and checkpoints `state` as
-    /// `--checkpoint-every` says, and always after the last epoch.
-    pub fn end_epoch<S: Checkpointable>(
-        &mut self,
-        index: usize,
-        epochs: usize,
-        state: &S,
-        record: &impl Serialize,
-        progress: &mut Progress,
-    ) -> anyhow::Result<()> {
-        let mut metrics = serde_json::to_value(record)?;
-        if let Value::Object(map) = &mut metrics {
-            map.insert("epoch".into(), json!(index + 1));
-        }
-        progress.println(format!(
-            "epoch {}/{epochs}: {}",
-            index + 1,
-            compact(&metrics)
-        ));
-        self.log(&metrics)?;
-        let done = index + 1;
-        if done.is_multiple_of(self.checkpoint_every) || done == epochs {
-            self.save_checkpoint(done, state)?;
-        }
-        progress.inc(1);
-        Ok(())
-    }
-
-    /// Writes `values` (28x28 images in [0, 1]) as `<run>/samples/epoch-NNN.png` for epoch
-    /// `index`, so training can be watched image by image.
-    pub fn save_sample_grid(
-        &self,
-        index: usize,
-        values: &[f32],
-        cols: usize,
-    ) -> anyhow::Result<()> {
-        hooks::save_sample_grid(&self.dir, index, values, cols)
-    }
-}
-
-/// A state to train and the first epoch left to train (see [`Run::resume`]).
-pub struct Resumed<S> {
-    pub state: S,
-    pub first_epoch: usize,
-}
-
-/// The progress of `epochs` epochs, `first_epoch` of them already done.
-pub fn epoch_progress(first_epoch: usize, epochs: usize) -> Progress {
-    let mut progress = Progress::new("epochs", epochs as u64);
-    progress.inc(first_epoch as u64);
-    progress
 }
 
 pub use crate::seed::epoch_seed;

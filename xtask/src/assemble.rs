@@ -68,10 +68,12 @@ pub fn assemble(
         &html::render(&text, reports, report::TITLE),
     )?;
     eprintln!(
-        "wrote {} ({} questions, {} answered)",
+        "wrote {} ({} questions, {} answered; main text {} words, at most {})",
         report_path.display(),
         questions::all().len(),
         answers.len(),
+        report::main_text_words(&text),
+        report::MAIN_TEXT_WORDS,
     );
     let failed: Vec<&str> = outcomes.iter().filter(|o| !o.ok).map(|o| o.id).collect();
     anyhow::ensure!(

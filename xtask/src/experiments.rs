@@ -131,11 +131,22 @@ pub fn shipped_line(reports: &Path) -> String {
     if users.is_empty() {
         return "none (every model was trained by the run)".into();
     }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     users
         .iter_mut()
         .map(|(run, ids)| {
             ids.sort();
-            format!("{run} ({})", ids.join(", "))
+            let trained_on = data::run::TrainedOn::of_run(&workspace.join(run.as_str())).map_or(
+                "backend not recorded".to_string(),
+                |t| {
+                    if t.backend == "flex" {
+                        "CPU, flex".to_string()
+                    } else {
+                        t.backend_reason
+                    }
+                },
+            );
+            format!("{run} ({}; trained on {trained_on})", ids.join(", "))
         })
         .collect::<Vec<_>>()
         .join("; ")

@@ -230,7 +230,8 @@ pub fn speed_section(reports: &Path) -> String {
         .filter_map(|e| data::run::read_json(&e.ok()?.path()).ok())
         .collect();
     sittings.sort_by(|a, b| (&a.name, a.threads, &a.policy).cmp(&(&b.name, b.threads, &b.policy)));
-    let mut out = String::from("## Appendix B: training speed against the peers\n\n");
+    let mut out =
+        String::from("<a id=\"speed\"></a>\n\n## Appendix B: training speed against the peers\n\n");
     if sittings.is_empty() {
         out.push_str(
             "No benchmark has been saved yet: run `cargo xtask bench rbm` and `cargo xtask \

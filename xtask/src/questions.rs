@@ -63,6 +63,39 @@ fn part_id(part: &str) -> String {
     }
 }
 
+/// A few words naming what each question is about, for the report's table of contents.
+const SHORT_TITLES: [(&str, &str); 19] = [
+    ("RBM-Q1", "why a pseudo-likelihood"),
+    ("RBM-Q2", "hidden units, learning rate, epochs"),
+    ("RBM-Q3", "number of Gibbs steps"),
+    ("RBM-Q4", "completing missing parts"),
+    ("RBM-Q5", "which rows are removed"),
+    ("DBM-Q1", "filters of the RBM and the DBM"),
+    ("DBM-Q2", "DBM samples against the RBM's"),
+    ("GAN-Q1", "losses and results"),
+    ("GAN-Q2", "a much stronger discriminator"),
+    ("GAN-Q3", "convergence and stability"),
+    ("GAN-Q4", "the latent space"),
+    ("GAN-Q5", "convolutional backbones"),
+    ("GAN-Q6", "GANs against other families"),
+    ("VAE-Q1", "the objective (ELBO)"),
+    ("VAE-Q2", "against a stacked auto-encoder"),
+    ("VAE-Q3", "the latent space"),
+    ("VAE-Q4", "generation against GANs"),
+    ("CREATIVE", "a diffusion model from scratch"),
+    ("CLOSING", "interpretation and conclusion"),
+];
+
+impl Question {
+    /// What the question is about in a few words ("" for an id without one).
+    pub fn short_title(&self) -> &'static str {
+        SHORT_TITLES
+            .iter()
+            .find(|(id, _)| *id == self.id)
+            .map_or("", |(_, title)| title)
+    }
+}
+
 /// The questions of the shipped assignment.
 pub fn all() -> Vec<Question> {
     parse(ASSIGNMENT)
@@ -84,6 +117,9 @@ mod tests {
         let q2 = &all()[1];
         assert!(q2.text.contains("hidden components") && q2.text.ends_with("unseen test images."));
         assert!(q2.part.starts_with("RBM"));
+        for q in all() {
+            assert!(!q.short_title().is_empty(), "{} has no short title", q.id);
+        }
     }
 
     /// The shipped copy is the course's assignment, when the course folder is beside the

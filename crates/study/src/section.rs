@@ -6,6 +6,20 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+/// The line a section writes between what every reader needs (the answer and the evidence it
+/// rests on) and its details (per-epoch tables, sweeps, settings): the report keeps the first
+/// part in place and moves the second to an appendix of details, collapsed on the web page.
+pub const DETAILS_MARKER: &str = "<!-- details -->";
+
+/// A section's markdown split at [`DETAILS_MARKER`]: the part read in place, and the details
+/// (empty where the section has none).
+pub fn split_details(markdown: &str) -> (&str, &str) {
+    match markdown.split_once(DETAILS_MARKER) {
+        Some((main, details)) => (main.trim_end(), details.trim()),
+        None => (markdown.trim_end(), ""),
+    }
+}
+
 /// The `--quick` / `--reports` flags of every `experiment` subcommand.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ExperimentArgs {

@@ -47,6 +47,22 @@ pub use ship::{
     thin_step_records,
 };
 
+/// Where a run was trained, as its `config.json` records it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TrainedOn {
+    /// The backend's name, e.g. "flex" (CPU) or "wgpu".
+    pub backend: String,
+    /// How it was chosen and on what device, e.g. "wgpu on NVIDIA H200 (DiscreteGpu, ...)".
+    pub backend_reason: String,
+}
+
+impl TrainedOn {
+    /// What the run at `dir` recorded, if it has a readable `config.json`.
+    pub fn of_run(dir: &Path) -> Option<Self> {
+        read_json(&dir.join("config.json")).ok()
+    }
+}
+
 /// The command-line flags every training binary shares.
 #[derive(Clone, Debug, clap::Args, Serialize, Deserialize)]
 pub struct RunOptions {

@@ -52,6 +52,21 @@ pub struct LatentSpace {
     pub nearest_train_min_test: f64,
     /// Samples nearer a training image than `nearest_train_min_test`.
     pub samples_closer_than_any_test: usize,
+    /// The same distances divided by the image's own norm (its ink), so that a thin 1 and a
+    /// bold 8 are read on one scale: median for samples and test digits, the smallest test
+    /// digit's, and the samples relatively nearer than that (absent from numbers written
+    /// before they were measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative: Option<RelativeNearest>,
+}
+
+/// Nearest-training-image distances divided by the image's norm.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RelativeNearest {
+    pub median_samples: f64,
+    pub median_test: f64,
+    pub min_test: f64,
+    pub samples_closer_than_any_test: usize,
 }
 
 impl Answer for LatentSpace {
@@ -105,6 +120,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         nearest_train_median_test: nearest.test_median,
         nearest_train_min_test: nearest.test_min,
         samples_closer_than_any_test: nearest.closer_than_any_test,
+        relative: Some(nearest.relative),
     })
 }
 
@@ -118,6 +134,7 @@ struct Nearest {
     test_median: f64,
     test_min: f64,
     closer_than_any_test: usize,
+    relative: RelativeNearest,
 }
 
 /// The memorisation check: the nearest training image (pixel L2) of `samples`, against the
@@ -133,11 +150,12 @@ fn nearest_train(ctx: &Setup, samples: &[f32]) -> anyhow::Result<Nearest> {
         PIXELS,
         device,
     );
-    let median = |mut d: Vec<f32>| {
-        d.sort_by(f32::total_cmp);
-        d[d.len() / 2] as f64
-    };
-    let test_min = test_nearest.iter().cloned().fold(f32::INFINITY, f32::min) as f64;
+    let sample_distances: Vec<f32> = nearest.iter().map(|n| n.1).collect();
+    let relative = RelativeNearest::of(
+        &relative_to_ink(&sample_distances, samples),
+        &relative_to_ink(&test_nearest, &eval::evaluator::unit_pixels(&test)),
+    );
+    let test_min = min(&test_nearest);
     let pairs: Vec<f32> = (0..16)
         .flat_map(|i| {
             let sample = samples[i * PIXELS..(i + 1) * PIXELS].to_vec();
@@ -152,11 +170,49 @@ fn nearest_train(ctx: &Setup, samples: &[f32]) -> anyhow::Result<Nearest> {
         .collect();
     ctx.grid("gan-q4-nearest.png", &pairs, 8, Some(pair_labels))?;
     Ok(Nearest {
-        sample_median: median(nearest.iter().map(|n| n.1).collect()),
+        sample_median: median(sample_distances.clone()),
         test_median: median(test_nearest),
         test_min,
-        closer_than_any_test: nearest.iter().filter(|n| (n.1 as f64) < test_min).count(),
+        closer_than_any_test: sample_distances
+            .iter()
+            .filter(|&&d| (d as f64) < test_min)
+            .count(),
+        relative,
     })
+}
+
+fn median(mut d: Vec<f32>) -> f64 {
+    d.sort_by(f32::total_cmp);
+    d[d.len() / 2] as f64
+}
+
+fn min(d: &[f32]) -> f64 {
+    d.iter().cloned().fold(f32::INFINITY, f32::min) as f64
+}
+
+/// Each image's distance divided by its own L2 norm (an image without ink keeps its
+/// distance, read against a norm of 1).
+fn relative_to_ink(distances: &[f32], images: &[f32]) -> Vec<f32> {
+    distances
+        .iter()
+        .zip(images.chunks_exact(PIXELS))
+        .map(|(d, image)| d / norm(image).max(1.0))
+        .collect()
+}
+
+impl RelativeNearest {
+    fn of(samples: &[f32], test: &[f32]) -> Self {
+        let min_test = min(test);
+        Self {
+            median_samples: median(samples.to_vec()),
+            median_test: median(test.to_vec()),
+            min_test,
+            samples_closer_than_any_test: samples
+                .iter()
+                .filter(|&&d| (d as f64) < min_test)
+                .count(),
+        }
+    }
 }
 
 /// Mean and largest pixel distance between consecutive images of each row of decoded paths.

@@ -52,6 +52,9 @@ pub struct Completer<'a> {
 pub struct Completed {
     /// Mean squared error on the missing pixels.
     pub error: f64,
+    /// The same error for the digits left incomplete (the hole left blank): the mean squared
+    /// ink of the hole, which the completion's error is read against.
+    pub error_unfilled: f64,
     /// Classifier accuracy on the completed digits.
     pub accuracy: f64,
     /// Classifier accuracy on the digits left incomplete.
@@ -76,11 +79,13 @@ impl Completer<'_> {
             self.steps,
             how,
         );
-        let error = missing_mse(completed.clone(), clean, known);
+        let error = missing_mse(completed.clone(), clean.clone(), known.clone());
+        let error_unfilled = missing_mse(batch.images.clone(), clean, known);
         let acc = accuracy(&self.classifier, completed.clone(), batch.labels.clone());
         let corrupted_acc = accuracy(&self.classifier, batch.images.clone(), batch.labels.clone());
         Completed {
             error,
+            error_unfilled,
             accuracy: acc,
             accuracy_incomplete: corrupted_acc,
             batch,
@@ -96,6 +101,10 @@ pub struct CompletionResult {
     pub method: Completion,
     /// Mean squared error per missing pixel, pixels in [0, 1].
     pub mse_missing: f64,
+    /// The same for the hole left blank: how much ink the hole holds (absent from numbers
+    /// written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mse_unfilled: Option<f64>,
     /// Fraction in [0, 1] of completed digits the classifier reads as their label.
     pub accuracy: f64,
     /// The same for the digits left incomplete.
@@ -154,6 +163,7 @@ fn complete_hole(c: &Completer, mask: Mask) -> anyhow::Result<Vec<CompletionResu
     for how in Completion::ALL {
         let Completed {
             error,
+            error_unfilled,
             accuracy: acc,
             accuracy_incomplete,
             batch,
@@ -163,6 +173,7 @@ fn complete_hole(c: &Completer, mask: Mask) -> anyhow::Result<Vec<CompletionResu
             mask,
             method: how,
             mse_missing: error,
+            mse_unfilled: Some(error_unfilled),
             accuracy: acc,
             accuracy_incomplete,
         });

@@ -160,12 +160,12 @@ mod tests {
         for part in [
             "**Interpretation: likelihoods.**",
             "(CREATIVE).**",
-            "- Stability",
+            "- One GAN run is an anecdote",
         ] {
             assert!(text.contains(part), "{part}: {text}");
         }
         assert!(
-            text.contains(&format!("{:.2} nats (AIS", rbm.log_likelihood)),
+            text.contains(&format!("the RBM {:.2} (an AIS", rbm.log_likelihood)),
             "{text}"
         );
     }

@@ -39,6 +39,21 @@ pub struct LinePlot {
     pub series: Vec<Series>,
 }
 
+/// Series colours: Tableau's ten without its olive and cyan (too light on white), black and
+/// a dark teal in their place.
+const SERIES_COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(0, 0, 0),
+    RGBColor(14, 124, 123),
+];
+
 impl LinePlot {
     pub fn new(
         title: impl Into<String>,
@@ -66,10 +81,10 @@ impl LinePlot {
         self
     }
 
-    /// The colour of the `i`-th series.
+    /// The colour of the `i`-th series: ten that read on white (no light yellow or cyan),
+    /// then round again.
     pub fn colour(i: usize) -> RGBColor {
-        let (r, g, b) = Palette99::pick(i).to_rgba().rgb();
-        RGBColor(r, g, b)
+        SERIES_COLOURS[i % SERIES_COLOURS.len()]
     }
 
     /// The plotted points of a series: log10 of y on a log axis, dropping what cannot be shown.
@@ -118,7 +133,11 @@ impl LinePlot {
             let x_format = move |v: &f64| ticks::label(*v, &x_ticks);
             let y_format = move |v: &f64| {
                 let value = if log_y { 10f64.powf(*v) } else { *v };
-                ticks::label(value, &y_values)
+                if log_y {
+                    ticks::log_label(value, &y_values)
+                } else {
+                    ticks::label(value, &y_values)
+                }
             };
             chart
                 .configure_mesh()

@@ -79,6 +79,19 @@ pub fn label(value: f64, ticks: &[f64]) -> String {
     }
 }
 
+/// A tick label on a log axis: plain where that is short, else `2e-11` (never
+/// `0.00000000002`).
+pub fn log_label(value: f64, ticks: &[f64]) -> String {
+    if value == 0.0 || (1e-3..1e4).contains(&value.abs()) {
+        return label(value, ticks);
+    }
+    let exponent = value.abs().log10().floor();
+    let mantissa = value / 10f64.powf(exponent);
+    let mantissa = format!("{mantissa:.1}");
+    let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+    format!("{mantissa}e{exponent}")
+}
+
 /// The {1, 2, 5} × 10^k step nearest above `raw`.
 fn nice_step(raw: f64) -> f64 {
     let magnitude = 10f64.powf(raw.log10().floor());
@@ -106,6 +119,16 @@ fn multiples(lo: f64, hi: f64, step: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_labels_write_tiny_and_huge_values_with_an_exponent() {
+        let ticks = [1e-11, 1e-9, 1e-7];
+        assert_eq!(log_label(1e-11, &ticks), "1e-11");
+        assert_eq!(log_label(2e-11, &ticks), "2e-11");
+        assert_eq!(log_label(5e7, &ticks), "5e7");
+        assert_eq!(log_label(0.5, &[0.1, 0.5, 1.0]), "0.5");
+        assert_eq!(log_label(200.0, &[100.0, 200.0, 500.0]), "200");
+    }
 
     #[test]
     fn linear_ticks_step_by_one_two_or_five_times_a_power_of_ten() {

@@ -264,17 +264,28 @@ impl<'a> Setup<'a> {
     }
 }
 
-/// Per-step series of one figure over a whole run, x = global step (window means where a
-/// shipped run's records were thinned).
+/// Per-step series of one figure over a whole run, x = global step. Every epoch is drawn at
+/// the coarsest window any epoch was thinned to (a shipped run keeps its last epoch whole):
+/// otherwise that epoch's step-to-step noise would look like a burst at the end.
 fn step_series(name: &str, records: &[Logged], pick: fn(&StepStats) -> f64) -> Series {
+    let stride = (records.iter())
+        .map(|r| r.record.step_stride.max(1))
+        .max()
+        .unwrap_or(1);
     let mut points = Vec::new();
     let mut before = 0.0;
     for r in records {
-        points.extend(
-            r.record
-                .positioned_steps()
-                .map(|(step, s)| (before + step, pick(s))),
-        );
+        let positioned: Vec<(f64, f64)> = (r.record.positioned_steps())
+            .map(|(step, s)| (before + step, pick(s)))
+            .collect();
+        let per_window = (stride / r.record.step_stride.max(1)).max(1);
+        points.extend(positioned.chunks(per_window).map(|window| {
+            let n = window.len() as f64;
+            let (x, y) = window
+                .iter()
+                .fold((0.0, 0.0), |(x, y), (wx, wy)| (x + wx, y + wy));
+            (x / n, y / n)
+        }));
         before += r.record.step_count() as f64;
     }
     Series::new(name, points)
@@ -312,6 +323,36 @@ fn last_epoch_std(records: &[Logged], pick: fn(&StepStats) -> f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use crate::answer::render_json;
+
+    /// A shipped run's thinned epochs (windows of 4 steps) and its whole last epoch are drawn
+    /// at the same window: the last epoch's 8 steps become 2 points, at their windows' centres.
+    #[test]
+    fn every_epoch_of_a_step_plot_is_drawn_at_the_same_window() {
+        let epoch = |steps: Vec<f64>, stride: usize, count: usize| super::Logged {
+            epoch: 1,
+            wall_s: 0.0,
+            record: gan::epoch::EpochRecord {
+                steps: (steps.into_iter())
+                    .map(|d_loss| gan::train::StepStats {
+                        d_loss,
+                        ..Default::default()
+                    })
+                    .collect(),
+                step_stride: stride,
+                step_count: Some(count),
+                ..Default::default()
+            },
+        };
+        let records = [
+            epoch(vec![1.0, 2.0], 4, 8),
+            epoch(vec![0.0, 2.0, 0.0, 2.0, 4.0, 4.0, 4.0, 4.0], 1, 8),
+        ];
+        let series = super::step_series("D", &records, |s| s.d_loss);
+        assert_eq!(
+            series.points,
+            vec![(2.5, 1.0), (6.5, 2.0), (10.5, 1.0), (14.5, 4.0)]
+        );
+    }
 
     /// The committed (full-profile) numbers of `id`, marked as the quick profile's.
     fn as_quick(id: &str) -> serde_json::Value {

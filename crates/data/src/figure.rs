@@ -81,19 +81,25 @@ pub fn image_grid(values: &[f32], height: usize, width: usize, options: &GridOpt
     let rows = count.div_ceil(cols).max(1);
     let (up, pad) = (options.upscale, options.padding);
     let tile_w = width as u32 * up;
-    let label_h = if options.labels.is_some() {
+    let row_labels = (options.labels.as_ref())
+        .filter(|_| options.shared_labels && cols > 1)
+        .and_then(|labels| one_label_per_row(labels, cols));
+    let label_h = if options.labels.is_some() && row_labels.is_none() {
         LABEL_HEIGHT.max(pad)
     } else {
         0
     };
+    let margin = row_labels
+        .as_ref()
+        .map_or(0, |labels| row_label_width(labels));
     let tile_h = height as u32 * up + label_h;
-    let grid_w = cols as u32 * (tile_w + pad) + pad;
+    let grid_w = margin + cols as u32 * (tile_w + pad) + pad;
     let grid_h = rows as u32 * (tile_h + pad) + pad;
     let bg = options.background;
     let mut img: RgbImage = ImageBuffer::from_pixel(grid_w, grid_h, Rgb([bg, bg, bg]));
 
     for (i, tile) in values.chunks_exact(per_image).enumerate() {
-        let x0 = pad + (i % cols) as u32 * (tile_w + pad);
+        let x0 = margin + pad + (i % cols) as u32 * (tile_w + pad);
         let y0 = pad + (i / cols) as u32 * (tile_h + pad);
         for (p, &v) in tile.iter().enumerate() {
             let grey = to_byte(options.range.to_unit(v));
@@ -105,7 +111,9 @@ pub fn image_grid(values: &[f32], height: usize, width: usize, options: &GridOpt
             }
         }
     }
-    if let Some(labels) = &options.labels {
+    if let Some(labels) = &row_labels {
+        draw_row_labels(&mut img, labels, margin, tile_h + pad, pad);
+    } else if let Some(labels) = &options.labels {
         let runs = if options.shared_labels {
             label_runs(labels, cols)
         } else {
@@ -153,6 +161,46 @@ fn draw_labels(
         root.present()
             .expect("presenting a memory buffer cannot fail");
     }
+}
+
+/// Pixels per character of a row label, and the widest label column.
+const ROW_LABEL_CHAR_WIDTH: u32 = 7;
+const ROW_LABEL_MAX_WIDTH: u32 = 200;
+
+/// Each row's label, where every tile of a row carries the same one (a row of one model's
+/// samples, of one step of a chain): such labels go beside their row, not under it.
+fn one_label_per_row(labels: &[String], cols: usize) -> Option<Vec<String>> {
+    let rows: Vec<&[String]> = labels.chunks(cols).collect();
+    rows.iter()
+        .all(|row| row.iter().all(|label| *label == row[0]))
+        .then(|| rows.iter().map(|row| row[0].clone()).collect())
+}
+
+/// The width of the column that holds the row labels.
+fn row_label_width(labels: &[String]) -> u32 {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+    (longest * ROW_LABEL_CHAR_WIDTH + 12).min(ROW_LABEL_MAX_WIDTH)
+}
+
+/// Draws each row's label right-aligned in the column left of the tiles, centred on the row.
+fn draw_row_labels(img: &mut RgbImage, labels: &[String], margin: u32, row_h: u32, pad: u32) {
+    register_font();
+    let (w, h) = img.dimensions();
+    let root = BitMapBackend::with_buffer(img.as_mut(), (w, h)).into_drawing_area();
+    for (row, label) in labels.iter().enumerate() {
+        let (text, size) = fit_label(&root, label, margin - 6, LABEL_HEIGHT);
+        let style = TextStyle::from((FONT_FAMILY, size).into_font())
+            .color(&WHITE)
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Right,
+                plotters::style::text_anchor::VPos::Center,
+            ));
+        let y = pad + row as u32 * row_h + (row_h - pad) / 2;
+        root.draw_text(&text, &style, ((margin - 4) as i32, y as i32))
+            .expect("drawing into a memory buffer cannot fail");
+    }
+    root.present()
+        .expect("presenting a memory buffer cannot fail");
 }
 
 /// `(first tile, tiles)` of each run of equal labels within a row.

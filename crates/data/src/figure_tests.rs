@@ -114,7 +114,23 @@ fn long_labels_stay_under_their_tiles_and_equal_neighbours_share_one() {
             ..options(vec!["MLP", "MLP", "MLP"])
         },
     );
-    assert!(text_in_strip(&shared, 0..shared.width()));
+    // One label for the whole row: beside it, in a column left of the tiles, not under them.
+    let plain = image_grid(
+        &values,
+        28,
+        28,
+        &GridOptions {
+            labels: None,
+            ..options(vec![])
+        },
+    );
+    assert_eq!(shared.height(), plain.height(), "no strip under the tiles");
+    let margin = shared.width() - plain.width();
+    assert!(margin > 0, "a column for the row's label");
+    let text_left = (0..margin)
+        .flat_map(|x| (0..shared.height()).map(move |y| (x, y)))
+        .any(|(x, y)| shared.get_pixel(x, y).0[0] > 200);
+    assert!(text_left, "the label is drawn left of the row");
 }
 
 #[test]

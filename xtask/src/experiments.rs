@@ -136,17 +136,12 @@ pub fn shipped_line(reports: &Path) -> String {
         .iter_mut()
         .map(|(run, ids)| {
             ids.sort();
-            let trained_on = data::run::TrainedOn::of_run(&workspace.join(run.as_str())).map_or(
-                "backend not recorded".to_string(),
-                |t| {
-                    if t.backend == "flex" {
-                        "CPU, flex".to_string()
-                    } else {
-                        t.backend_reason
-                    }
-                },
-            );
-            format!("{run} ({}; trained on {trained_on})", ids.join(", "))
+            let trained_on = match data::run::TrainedOn::of_run(&workspace.join(run.as_str())) {
+                Some(t) if t.backend == "flex" => "trained on CPU, flex".to_string(),
+                Some(t) => format!("trained on {}", t.backend_reason),
+                None => "training backend not recorded".to_string(),
+            };
+            format!("{run} ({}; {trained_on})", ids.join(", "))
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -438,7 +433,13 @@ mod tests {
         data::run::write_json(&shipped.join("RBM-Q1.json"), &Vec::<String>::new()).unwrap();
         assert_eq!(
             shipped_line(reports.path()),
-            "data/pretrained/dbm/course (DBM-Q1, DBM-Q2)"
+            "data/pretrained/dbm/course (DBM-Q1, DBM-Q2; trained on CPU, flex)"
+        );
+        // A run whose folder is not in this checkout cannot say where it was trained.
+        data::run::write_json(&shipped.join("GAN-Q1.json"), &["data/pretrained/gan/gone"]).unwrap();
+        assert!(
+            shipped_line(reports.path())
+                .contains("data/pretrained/gan/gone (GAN-Q1; training backend not recorded)")
         );
     }
 }

@@ -75,6 +75,13 @@ pub fn summary(reports: &Path) -> String {
         md.push_str("No family has written sample scores in this report yet.\n");
     } else {
         md.push_str(&headline_table(&records));
+        md.push_str("\n| family | samples |\n|---|---|\n");
+        for r in &records {
+            md.push_str(&format!(
+                "| [{}](#{}) | ![{} samples]({}) |\n",
+                r.family, r.from, r.family, r.samples_figure
+            ));
+        }
     }
     if !missing.is_empty() {
         md.push_str(&format!(

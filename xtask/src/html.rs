@@ -2,53 +2,143 @@
 //! `REPORT.md` becomes HTML (tables included) and every figure is embedded as a data URI, so
 //! the page reads offline from a `file://` URL, mailed or moved without its folder.
 //!
-//! The page counts its own images once loaded (`data-images`, `data-broken-images` on
-//! `<body>`), which is what the browser test reads back from headless Chromium.
+//! The page shell (head, style, script, the contents, the body) is the minijinja template
+//! `xtask/templates/page.html`, with its style sheet `page.css` and script `page.js`. The
+//! contents list every question of `crate::questions::all()` with its short title, grouped
+//! by part, as a sidebar on wide screens and a collapsible menu on narrow ones. In the body,
+//! each table sits in a box that scrolls sideways on its own, and each figure opens full size
+//! on a click (a checkbox styled as an overlay: no script, no second copy of the image).
+//!
+//! Once loaded, the page measures itself and writes the results on `<body>` as `data-*`
+//! attributes (images, broken ones, ones without alt text, dead in-page links, sideways
+//! scrolling), which is what the browser test reads back from headless Chromium.
 
 use std::path::Path;
 
 use base64::Engine as _;
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
+use minijinja::value::Serde;
+use minijinja::{Environment, context};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;\
-padding:0 1rem;line-height:1.5;color:#222}img{max-width:100%;height:auto}\
-table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}\
-th,td{border:1px solid #ccc;padding:.25rem .5rem}th{background:#f4f4f4}\
-td{font-variant-numeric:tabular-nums}blockquote{color:#555;border-left:3px solid #ccc;\
-margin-left:0;padding-left:1rem}code{background:#f4f4f4;padding:0 .2rem}";
+const PAGE: &str = include_str!("../templates/page.html");
+const STYLE: &str = include_str!("../templates/page.css");
+const SCRIPT: &str = include_str!("../templates/page.js");
 
-/// Counts the images once the page has loaded; broken ones have no natural width.
-const SCRIPT: &str = "window.addEventListener('load',function(){\
-var images=Array.prototype.slice.call(document.images);\
-var broken=images.filter(function(i){return !(i.complete&&i.naturalWidth>0);});\
-document.body.setAttribute('data-images',images.length);\
-document.body.setAttribute('data-broken-images',broken.length);});";
+/// Around every table: the box that scrolls sideways so that the page does not.
+const TABLE_BOX: (&str, &str) = ("<div class=\"table-box\">\n", "</div>\n");
+/// Around every image: a click (or Space on the focused checkbox) shows it full size.
+const ZOOM: (&str, &str) = (
+    "<label class=\"zoom\" title=\"Click to see it full size; click again to close\">\
+     <input type=\"checkbox\" aria-label=\"Show this figure full size\">\
+     <span class=\"zoom-box\">",
+    "</span></label>",
+);
+
+/// One part of the assignment in the contents, with its questions.
+#[derive(Debug, Serialize)]
+struct Part {
+    /// The part's heading without its parenthesis, e.g. `RBM — Restricted Boltzmann Machines`.
+    title: String,
+    /// The whole heading.
+    heading: String,
+    questions: Vec<Entry>,
+}
+
+#[derive(Debug, Serialize)]
+struct Entry {
+    id: String,
+    title: &'static str,
+}
+
+/// The contents: the questions grouped by part, in the assignment's order.
+fn parts() -> Vec<Part> {
+    let mut parts: Vec<Part> = Vec::new();
+    for question in crate::questions::all() {
+        if parts
+            .last()
+            .is_none_or(|part| part.heading != question.part)
+        {
+            let title = question.part.split(" (").next().unwrap_or(&question.part);
+            parts.push(Part {
+                title: title.trim().to_string(),
+                heading: question.part.clone(),
+                questions: Vec::new(),
+            });
+        }
+        let title = question.short_title();
+        parts
+            .last_mut()
+            .expect("a part was just pushed")
+            .questions
+            .push(Entry {
+                id: question.id,
+                title,
+            });
+    }
+    parts
+}
 
 /// The page of `markdown`, whose figure links are relative to `reports`. A figure that is
 /// missing keeps its link, so that the page shows (and the browser test finds) it broken.
 pub fn render(markdown: &str, reports: &Path, title: &str) -> String {
-    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Image {
-            link_type,
-            dest_url: embedded(&dest_url, reports).map_or(dest_url, CowStr::from),
-            title,
-            id,
-        }),
-        other => other,
-    });
+    let mut env = Environment::new();
+    env.add_template("page.html", PAGE)
+        .expect("xtask/templates/page.html parses");
+    env.get_template("page.html")
+        .and_then(|page| {
+            page.render(context! {
+                title,
+                style => STYLE.trim_end(),
+                script => SCRIPT.trim_end(),
+                parts => Serde(parts()),
+                body => body(markdown, reports),
+            })
+        })
+        .map(|mut page| {
+            page.push('\n');
+            page
+        })
+        .expect("xtask/templates/page.html renders")
+}
+
+/// The HTML of `markdown`: figures embedded and zoomable, tables in their scrolling boxes.
+fn body(markdown: &str, reports: &Path) -> String {
+    let mut events = Vec::new();
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Table(alignments)) => {
+                events.push(Event::Html(TABLE_BOX.0.into()));
+                events.push(Event::Start(Tag::Table(alignments)));
+            }
+            Event::End(TagEnd::Table) => {
+                events.push(Event::End(TagEnd::Table));
+                events.push(Event::Html(TABLE_BOX.1.into()));
+            }
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                events.push(Event::InlineHtml(ZOOM.0.into()));
+                events.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: embedded(&dest_url, reports).map_or(dest_url, CowStr::from),
+                    title,
+                    id,
+                }));
+            }
+            Event::End(TagEnd::Image) => {
+                events.push(Event::End(TagEnd::Image));
+                events.push(Event::InlineHtml(ZOOM.1.into()));
+            }
+            other => events.push(other),
+        }
+    }
     let mut body = String::new();
-    pulldown_cmark::html::push_html(&mut body, events);
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<style>{STYLE}</style>\n<script>{SCRIPT}</script>\n</head>\n\
-         <body>\n{body}</body>\n</html>\n"
-    )
+    pulldown_cmark::html::push_html(&mut body, events.into_iter());
+    body
 }
 
 /// `data:image/png;base64,...` of the figure `link` (relative to `reports`), if it is a
@@ -94,5 +184,60 @@ pub(crate) mod tests {
             !page.contains("figures/a.png"),
             "no link outside the page remains"
         );
+    }
+
+    #[test]
+    fn tables_sit_in_scrolling_boxes_and_figures_open_full_size() {
+        let reports = tempfile::tempdir().unwrap();
+        png(&reports.path().join("figures/a.png"));
+        let markdown = "| x | y |\n|---|---|\n| 1 | 2 |\n\ntext\n\n| z |\n|---|\n| 3 |\n\n\
+                        ![a digit](figures/a.png)\n";
+        let page = render(markdown, reports.path(), "t");
+        assert_eq!(
+            page.matches("<div class=\"table-box\">\n<table>").count(),
+            2
+        );
+        assert_eq!(page.matches("</table>\n</div>").count(), 2);
+        let image = page.find("<img src=\"data:image/png").unwrap();
+        let zoom = page[..image].rfind("<label class=\"zoom\"").unwrap();
+        assert!(page[zoom..image].contains("type=\"checkbox\""), "{page}");
+        assert!(page[image..].contains("alt=\"a digit\""));
+        assert!(page[image..].find("</span></label>").is_some());
+        assert_eq!(page.matches("data:image/png").count(), 1, "one copy each");
+    }
+
+    /// The shell comes from the template: one document, inline style and script, no link
+    /// outside the page, and contents (sidebar and menu) that list every question.
+    #[test]
+    fn the_page_lists_every_question_in_its_contents_and_loads_nothing_from_outside() {
+        let page = render(
+            "# Title\n\n<a id=\"summary\"></a>\n",
+            Path::new("."),
+            "A & B",
+        );
+        assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+        assert!(page.contains("<title>A &amp; B</title>"), "title escaped");
+        assert_eq!(page.matches("<nav ").count(), 2, "sidebar and menu");
+        assert!(page.contains("<details class=\"menu\">"));
+        assert!(page.contains("@media print") && page.contains("@media (min-width: 1000px)"));
+        assert!(page.contains("window.addEventListener('load', measure)"));
+        for needle in ["{{", "{%", "src=\"http", "href=\"http", "<link", "@import"] {
+            assert!(!page.contains(needle), "{needle} in the page");
+        }
+        for question in crate::questions::all() {
+            let entry = format!(
+                "<a href=\"#{id}\"><span class=\"qid\">{id}</span> {}</a>",
+                question.short_title().replace('\'', "&#x27;"),
+                id = question.id
+            );
+            assert_eq!(page.matches(&entry).count(), 2, "{entry}");
+        }
+        for anchor in ["summary", "glossary", "evaluation", "speed", "details"] {
+            assert_eq!(page.matches(&format!("href=\"#{anchor}\"")).count(), 2);
+        }
+        let parts = parts();
+        assert_eq!(parts.len(), 6);
+        assert_eq!(parts[0].title, "RBM — Restricted Boltzmann Machines");
+        assert!(parts.iter().all(|part| !part.questions.is_empty()));
     }
 }

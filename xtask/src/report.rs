@@ -138,13 +138,14 @@ and answers a deep-learning course's study questions on generative models with w
 measures. Each section opens with its answers, then the figures and table they rest on; \
 settings, per-epoch tables and sweeps are in Appendix C, one click away.";
 
-/// One line per part of the assignment, linking each question's answer.
+/// One line per part of the assignment, linking each question's answer, collapsed so that
+/// the summary stays on the first screen (the web page also lists them in its sidebar).
 fn write_contents(out: &mut String, questions: &[Question]) {
     let _ = writeln!(
         out,
-        "**Contents.** [Summary](#summary) · [Words used](#glossary) · \
-         [Appendix A: scoring](#evaluation) · [Appendix B: speed](#speed) · \
-         [Appendix C: details](#details)\n"
+        "<details><summary>Contents: every question, the summary and the appendices</summary>\n\n\
+         [Summary](#summary) · [Words used](#glossary) · [Appendix A: scoring](#evaluation) · \
+         [Appendix B: speed](#speed) · [Appendix C: details](#details)\n"
     );
     let mut part = "";
     for q in questions {
@@ -156,7 +157,7 @@ fn write_contents(out: &mut String, questions: &[Question]) {
         }
         let _ = write!(out, "[{}](#{}) {}", q.id, q.id, q.short_title());
     }
-    let _ = writeln!(out, "\n");
+    let _ = writeln!(out, "\n\n</details>\n");
 }
 
 /// How the report was made (command, backend, data, machines, timings, shipped runs), in a

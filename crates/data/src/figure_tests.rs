@@ -72,13 +72,6 @@ fn labels_add_a_strip_of_text_under_each_tile() {
     assert!(strip_has_text);
 }
 
-/// Text pixels of the label strip, per tile column (x ranges of the tiles, padding
-/// between them excluded).
-fn text_in_strip(img: &RgbImage, x: std::ops::Range<u32>) -> bool {
-    x.flat_map(|x| (30..30 + LABEL_HEIGHT).map(move |y| (x, y)))
-        .any(|(x, y)| img.get_pixel(x, y).0[0] > 128)
-}
-
 #[test]
 fn long_labels_stay_under_their_tiles_and_equal_neighbours_share_one() {
     let values = vec![0.0; 3 * 784];

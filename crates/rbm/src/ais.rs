@@ -329,24 +329,51 @@ pub fn log_sum_exp(values: &[f64]) -> f64 {
 pub fn exact_log_z(rbm: &Rbm, device: &Device) -> f64 {
     let hidden = rbm.hidden();
     assert!(
-        hidden <= 20,
+        hidden <= EXACT_MAX_HIDDEN,
         "2^{hidden} hidden states are too many to enumerate"
     );
-    let h = binary_states(hidden, device);
-    let hidden_term = (h.clone() * rbm.hidden_bias.val().unsqueeze()).sum_dim(1);
+    // In chunks of states, so that a 20-hidden model never holds 2^20 × 784 values at once.
+    let chunk_bits = hidden.min(14);
+    let chunk = binary_states(chunk_bits, device);
+    let high_bits = hidden - chunk_bits;
+    let terms: Vec<f64> = (0..1usize << high_bits)
+        .flat_map(|high| {
+            if high_bits == 0 {
+                return log_unnormalised_hidden(rbm, chunk.clone());
+            }
+            let high_part: Vec<f32> = (0..high_bits).map(|j| ((high >> j) & 1) as f32).collect();
+            let high_part = Tensor::<1>::from_data(TensorData::new(high_part, [high_bits]), device);
+            let states = Tensor::cat(
+                vec![
+                    chunk.clone(),
+                    high_part.unsqueeze::<2>().repeat_dim(0, 1 << chunk_bits),
+                ],
+                1,
+            );
+            log_unnormalised_hidden(rbm, states)
+        })
+        .collect();
+    log_sum_exp(&terms)
+}
+
+/// Hidden units up to which [`exact_log_z`] enumerates every hidden state (2^20 of them).
+pub const EXACT_MAX_HIDDEN: usize = 20;
+
+/// `log Σ_v e^{−E(v, h)} = h·c + Σᵢ softplus((h W + b)ᵢ)` for each row `h` of `states`.
+fn log_unnormalised_hidden(rbm: &Rbm, states: Tensor<2>) -> Vec<f64> {
+    let hidden_term = (states.clone() * rbm.hidden_bias.val().unsqueeze()).sum_dim(1);
     let visible_term = softplus(
-        h.matmul(rbm.weights.val()) + rbm.visible_bias.val().unsqueeze(),
+        states.matmul(rbm.weights.val()) + rbm.visible_bias.val().unsqueeze(),
         1.0,
     )
     .sum_dim(1);
-    let terms: Vec<f64> = (hidden_term + visible_term)
+    (hidden_term + visible_term)
         .into_data()
         .try_to_vec::<f32>()
         .expect("float terms")
         .into_iter()
         .map(f64::from)
-        .collect();
-    log_sum_exp(&terms)
+        .collect()
 }
 
 /// Every configuration of `units` binary units, `[2^units, units]` (unit `j` of row `s` is

@@ -57,6 +57,29 @@ fn free_energy_sums_the_hidden_units_out_exactly() {
 }
 
 #[test]
+fn the_exact_log_partition_function_is_the_same_when_summed_in_chunks_of_hidden_states() {
+    // 16 hidden units: 2^14 states a chunk, 4 chunks; 12 visible units: 4096 visible states.
+    let device = Device::flex();
+    device.seed(7);
+    let mut rbm = RbmConfig::new()
+        .with_visible(12)
+        .with_hidden(16)
+        .with_init_std(0.5)
+        .init(&device);
+    rbm.hidden_bias = Param::from_tensor(Tensor::random(
+        [16],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    ));
+    let by_visible = log_sum_exp(&values(-rbm.free_energy(all_states(12, &device))));
+    let by_hidden = exact_log_z(&rbm, &device);
+    assert!(
+        (by_visible - by_hidden).abs() < 1e-3,
+        "{by_visible} vs {by_hidden}"
+    );
+}
+
+#[test]
 fn ais_finds_the_exact_log_partition_function_of_a_tiny_rbm() {
     let device = Device::flex();
     let rbm = tiny(&device);

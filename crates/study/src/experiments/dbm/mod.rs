@@ -176,6 +176,23 @@ impl<'a> Setup<'a> {
     }
 
     /// The comparison RBM (shared run `dbm-comparison-<hash>` of the rbm crate).
+    /// RBM-Q1's strong RBM as shipped, with its AIS evaluation on stochastically binarised
+    /// test digits; `None` where this checkout does not ship it.
+    pub fn strong_rbm(
+        &self,
+    ) -> anyhow::Result<Option<(rbm::tasks::Trained, Option<rbm::ais::AisEvaluation>)>> {
+        let Some(dir) = data::run::shipped("rbm", "strong") else {
+            return Ok(None);
+        };
+        let trained = rbm::tasks::Trained::load(&dir, self.ctx.device())?;
+        let ais_path = dir.join(rbm::tasks::ais_file(
+            trained.config.input,
+            rbm::InputMode::Dynamic,
+        ));
+        let evaluation = data::run::read_json(&ais_path).ok();
+        Ok(Some((trained, evaluation)))
+    }
+
     pub fn rbm(&self, dbm: &TrainConfig) -> anyhow::Result<TrainedRbm> {
         let config = rbm::TrainConfig::new(rbm::RbmConfig::new().with_hidden(dbm.model.hidden_1))
             .with_learning_rate(dbm.pretrain_learning_rate)

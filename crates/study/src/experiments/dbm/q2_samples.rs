@@ -9,7 +9,7 @@ use rbm::ais::LogZEstimate;
 use serde::{Deserialize, Serialize};
 
 use super::q2_published::{Evaluation, PUBLISHED_DBM};
-use super::{Setup, TrainedDbm, TrainedRbm};
+use super::{Setup, TrainedDbm};
 use crate::answer::Answer;
 use crate::experiment::Question;
 
@@ -42,6 +42,11 @@ pub struct DbmSamples {
     pub test_images: usize,
     pub dbm: DbmMeasures,
     pub rbm: RbmMeasures,
+    /// RBM-Q1's strong RBM, sampled the same way, with the AIS evaluation its shipped run
+    /// carries (absent where this checkout ships no strong RBM, and from numbers written
+    /// before it was compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strong_rbm: Option<StrongRbm>,
     /// `dbm evaluate`'s AIS run over the shipped DBM on stochastically binarised test digits
     /// (none where the DBM was trained here, or was never evaluated so).
     pub against_published: Option<Evaluation>,
@@ -79,6 +84,18 @@ pub struct RbmMeasures {
     pub sampling_ms_1000: f64,
 }
 
+/// The strong RBM's measures: samples drawn as the DBM's are, and the likelihood its shipped
+/// run's `rbm evaluate` wrote.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StrongRbm {
+    pub config: rbm::TrainConfig,
+    pub scores: SampleScores,
+    /// Milliseconds to run one chain through every step, per 1000 chains.
+    pub sampling_ms_1000: f64,
+    /// On stochastically binarised test digits, as the DBM's `against_published`.
+    pub evaluation: Option<rbm::ais::AisEvaluation>,
+}
+
 impl Answer for DbmSamples {
     const ID: &'static str = "DBM-Q2";
 }
@@ -99,11 +116,19 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
     let evaluator = setup.ctx.evaluator()?;
     let persistent_chains = persistent_figure(setup, &trained)?;
     let dbm_chains = dbm_chains(setup, &trained);
-    let rbm_chains = rbm_chains(setup, &rbm);
-    for (file, chains) in [
+    let rbm_chains = fresh_rbm_chains(setup, &rbm.state.rbm);
+    let strong = setup.strong_rbm()?;
+    let strong_chains = strong
+        .as_ref()
+        .map(|(trained, _)| fresh_rbm_chains(setup, &trained.state.rbm));
+    let mut figures = vec![
         ("dbm-q2-fresh-chains.png", &dbm_chains),
         ("dbm-q2-rbm-fresh-chains.png", &rbm_chains),
-    ] {
+    ];
+    if let Some(chains) = &strong_chains {
+        figures.push(("dbm-q2-strong-rbm-fresh-chains.png", chains));
+    }
+    for (file, chains) in figures {
         let labels = SWEEPS
             .iter()
             .flat_map(|s| std::iter::repeat_n(s.to_string(), SHOWN))
@@ -119,6 +144,14 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
         evaluator.score_tensor_for_verdict(chains.clone(), data::Scale::ZeroOne, &autodiff)
     };
     let (dbm_scores, rbm_scores) = (score(&dbm_chains.last), score(&rbm_chains.last));
+    let strong_rbm = strong
+        .zip(strong_chains)
+        .map(|((trained, evaluation), chains)| StrongRbm {
+            scores: score(&chains.last),
+            sampling_ms_1000: chains.ms_1000,
+            config: trained.config,
+            evaluation,
+        });
     let (dbm_ll, dbm_log_z) = setup.dbm_log_likelihood(&trained.dbm, &trained.config);
     let (rbm_ll, rbm_log_z) = setup.rbm_log_likelihood(&rbm);
     write_family_record(setup, &trained, &dbm_chains, &dbm_scores)?;
@@ -142,6 +175,7 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
             scores: rbm_scores,
             sampling_ms_1000: rbm_chains.ms_1000,
         },
+        strong_rbm,
         against_published: trained.shipped.as_deref().and_then(Evaluation::read),
         published: PUBLISHED_DBM,
         dbm_config: trained.config,
@@ -196,14 +230,11 @@ fn dbm_chains(setup: &Setup, trained: &TrainedDbm) -> FreshChains {
 }
 
 /// The RBM's fresh chains from fair coins on its pixels.
-fn rbm_chains(setup: &Setup, trained: &TrainedRbm) -> FreshChains {
+fn fresh_rbm_chains(setup: &Setup, rbm: &rbm::Rbm) -> FreshChains {
     let chains = setup.budget.chains;
-    let visible = trained.state.rbm.weights.val().dims()[1];
+    let visible = rbm.visible();
     let started = std::time::Instant::now();
-    let snapshots = trained
-        .state
-        .rbm
-        .gibbs_snapshots(setup.coins(chains, visible), &SWEEPS);
+    let snapshots = rbm.gibbs_snapshots(setup.coins(chains, visible), &SWEEPS);
     let ms_1000 = started.elapsed().as_secs_f64() * 1e6 / chains as f64;
     FreshChains {
         rows: snapshots.iter().map(shown).collect(),

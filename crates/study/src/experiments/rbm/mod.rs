@@ -47,9 +47,12 @@ pub struct Budget {
     pub completion_images: usize,
     /// Intermediate distributions of AIS (100 chains).
     pub ais_betas: usize,
-    /// RBM-Q2's sweeps.
+    /// RBM-Q2's sweeps: hidden units at `sweep_learning_rate`, then the other learning rates
+    /// at each of `sweep_rate_hidden` hidden units.
     pub sweep_hidden: &'static [usize],
+    pub sweep_learning_rate: f64,
     pub sweep_learning_rates: &'static [f64],
+    pub sweep_rate_hidden: &'static [usize],
     /// `k` of the CD-k run RBM-Q3 compares with CD-1 and PCD-1.
     pub long_cd_steps: usize,
     /// Iterations of each completion in RBM-Q4 and Q5.
@@ -67,7 +70,9 @@ impl Budget {
                 completion_images: 1000,
                 ais_betas: 1000,
                 sweep_hidden: &[10, 64, 256],
-                sweep_learning_rates: &[0.005, 0.05, 0.5],
+                sweep_learning_rate: 0.05,
+                sweep_learning_rates: &[0.005, 0.5],
+                sweep_rate_hidden: &[10],
                 long_cd_steps: 10,
                 completion_steps: 50,
             }
@@ -79,8 +84,12 @@ impl Budget {
                 test_images: 10_000,
                 completion_images: 2000,
                 ais_betas: 14_500,
-                sweep_hidden: &[10, 64, 256, 500],
-                sweep_learning_rates: &[0.001, 0.01, 0.1],
+                // 0.01: PCD-1 at the base model's 0.05 trains models whose AIS estimates rest
+                // on one chain; 10 and 20 hidden units have an exact likelihood.
+                sweep_hidden: &[10, 20, 64, 256, 500],
+                sweep_learning_rate: 0.01,
+                sweep_learning_rates: &[0.001, 0.05, 0.1],
+                sweep_rate_hidden: &[20, 500],
                 long_cd_steps: 25,
                 completion_steps: 200,
             }

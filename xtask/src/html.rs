@@ -27,9 +27,10 @@ const SCRIPT: &str = include_str!("../templates/page.js");
 
 /// Around every table: the box that scrolls sideways so that the page does not.
 const TABLE_BOX: (&str, &str) = ("<div class=\"table-box\">\n", "</div>\n");
-/// Around every image: a click (or Space on the focused checkbox) shows it full size.
+/// Around every image: a click (or Space on the focused checkbox) shows it full size. The
+/// opening tag is completed by the figure's anchor (see [`figure_anchor`]).
 const ZOOM: (&str, &str) = (
-    "<label class=\"zoom\" title=\"Click to see it full size; click again to close\">\
+    "\" title=\"Click to see it full size; click again to close\">\
      <input type=\"checkbox\" aria-label=\"Show this figure full size\">\
      <span class=\"zoom-box\">",
     "</span></label>",
@@ -105,6 +106,7 @@ pub fn render(markdown: &str, reports: &Path, title: &str) -> String {
 /// The HTML of `markdown`: figures embedded and zoomable, tables in their scrolling boxes.
 fn body(markdown: &str, reports: &Path) -> String {
     let mut events = Vec::new();
+    let mut anchors = std::collections::HashSet::new();
     for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
         match event {
             Event::Start(Tag::Table(alignments)) => {
@@ -121,7 +123,12 @@ fn body(markdown: &str, reports: &Path) -> String {
                 title,
                 id,
             }) => {
-                events.push(Event::InlineHtml(ZOOM.0.into()));
+                let anchor = figure_anchor(&dest_url, &mut anchors);
+                events.push(Event::InlineHtml(
+                    ["<label class=\"zoom\" id=\"", &anchor, ZOOM.0]
+                        .concat()
+                        .into(),
+                ));
                 events.push(Event::Start(Tag::Image {
                     link_type,
                     dest_url: embedded(&dest_url, reports).map_or(dest_url, CowStr::from),
@@ -139,6 +146,39 @@ fn body(markdown: &str, reports: &Path) -> String {
     let mut body = String::new();
     pulldown_cmark::html::push_html(&mut body, events.into_iter());
     body
+}
+
+/// A stable anchor for the figure at `link`: `figure-` and its file's stem
+/// (`figures/rbm-q2-reconstructions.png` → `figure-rbm-q2-reconstructions`), with `-2`,
+/// `-3`, ... where the same figure is shown again.
+fn figure_anchor(link: &str, taken: &mut std::collections::HashSet<String>) -> String {
+    let stem = Path::new(link)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("image");
+    let stem: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let base = format!("figure-{stem}");
+    let anchor = (1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|candidate| !taken.contains(candidate))
+        .expect("an unused anchor");
+    taken.insert(anchor.clone());
+    anchor
 }
 
 /// `data:image/png;base64,...` of the figure `link` (relative to `reports`), if it is a
@@ -184,6 +224,16 @@ pub(crate) mod tests {
             !page.contains("figures/a.png"),
             "no link outside the page remains"
         );
+    }
+
+    #[test]
+    fn every_figure_has_a_stable_anchor_named_after_its_file() {
+        let reports = tempfile::tempdir().unwrap();
+        png(&reports.path().join("figures/rbm-q2.png"));
+        let markdown = "![a](figures/rbm-q2.png)\n\n![again](figures/rbm-q2.png)\n";
+        let page = render(markdown, reports.path(), "t");
+        assert!(page.contains("id=\"figure-rbm-q2\""), "{page}");
+        assert!(page.contains("id=\"figure-rbm-q2-2\""), "{page}");
     }
 
     #[test]

@@ -141,6 +141,7 @@ settings, per-epoch tables and sweeps are in Appendix C, one click away.";
 /// One line per part of the assignment, linking each question's answer, collapsed so that
 /// the summary stays on the first screen (the web page also lists them in its sidebar).
 fn write_contents(out: &mut String, questions: &[Question]) {
+    write_answer_links(out, questions);
     let _ = writeln!(
         out,
         "<details><summary>Contents: every question, the summary and the appendices</summary>\n\n\
@@ -158,6 +159,30 @@ fn write_contents(out: &mut String, questions: &[Question]) {
         let _ = write!(out, "[{}](#{}) {}", q.id, q.id, q.short_title());
     }
     let _ = writeln!(out, "\n\n</details>\n");
+}
+
+/// One short line linking every answer, grouped by family ("RBM Q1 Q2 ... · DBM Q1 Q2 ·
+/// ... · CREATIVE · CLOSING"): on any screen, every answer is one click from the top.
+fn write_answer_links(out: &mut String, questions: &[Question]) {
+    let _ = write!(out, "**Answers:**");
+    let mut family = None;
+    for (i, q) in questions.iter().enumerate() {
+        let separator = if i == 0 { " " } else { " · " };
+        match q.id.split_once("-Q") {
+            Some((prefix, number)) if family == Some(prefix) => {
+                let _ = write!(out, " [Q{number}](#{})", q.id);
+            }
+            Some((prefix, number)) => {
+                let _ = write!(out, "{separator}{prefix} [Q{number}](#{})", q.id);
+                family = Some(prefix);
+            }
+            None => {
+                let _ = write!(out, "{separator}[{}](#{})", q.id, q.id);
+                family = None;
+            }
+        }
+    }
+    let _ = writeln!(out, "\n");
 }
 
 /// How the report was made (command, backend, data, machines, timings, shipped runs), in a
@@ -246,6 +271,10 @@ mod tests {
             );
         }
         assert!(report.contains("measured: 1.5 nats"));
+        assert!(report.contains(
+            "**Answers:** RBM [Q1](#RBM-Q1) [Q2](#RBM-Q2) [Q3](#RBM-Q3) [Q4](#RBM-Q4) [Q5](#RBM-Q5) · DBM [Q1](#DBM-Q1)"
+        ));
+        assert!(report.contains(" · [CREATIVE](#CREATIVE) · [CLOSING](#CLOSING)\n"));
         let details = report.find("<a id=\"RBM-Q1-details\"></a>").unwrap();
         assert!(details > report.find("## Appendix A").unwrap());
         assert!(report[details..].contains("| epoch | loss |"));

@@ -27,6 +27,7 @@ mod export;
 mod files;
 mod guards;
 mod hooks;
+mod lock;
 mod shared;
 mod ship;
 #[cfg(test)]
@@ -40,6 +41,7 @@ pub use files::{
 };
 pub use guards::{check_run_name, ensure_finite};
 pub use hooks::{EpochHook, SampleGrid, fields};
+pub use lock::RunLock;
 pub use shared::{config_hash, load_latest, shared};
 pub use ship::{
     ShipArgs, ignore_shipped_runs, output_path, pretrained_dir, same_config, save_module_half,
@@ -141,6 +143,8 @@ pub struct Run {
     checkpoint_every: usize,
     /// The checkpoint this run resumed from.
     pub resumed: Option<CheckpointInfo>,
+    /// Held while this process writes the run.
+    _lock: RunLock,
 }
 
 /// A config with its top-level `epochs` removed: the one field a resumed run may change.
@@ -166,6 +170,7 @@ impl Run {
         let name = options.name.as_deref().unwrap_or(default_name);
         check_run_name(name)?;
         let dir = options.runs_dir.join(model).join(name);
+        let lock = RunLock::acquire(&dir)?;
         let config_path = dir.join("config.json");
         let record = json!({
             "model": model,
@@ -256,6 +261,7 @@ impl Run {
             keep_checkpoints: options.keep_checkpoints.max(1),
             checkpoint_every: options.checkpoint_every.max(1),
             resumed,
+            _lock: lock,
         })
     }
 

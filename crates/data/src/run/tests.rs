@@ -452,3 +452,58 @@ fn resuming_after_the_metrics_log_was_deleted_is_refused_not_padded_with_nuls() 
     assert!(format!("{err:#}").contains("cut or deleted"), "{err:#}");
     assert!(!std::fs::read(&log).unwrap_or_default().contains(&0u8));
 }
+
+#[test]
+fn a_run_being_written_cannot_be_resumed_or_overwritten_by_another_writer() {
+    let selected = select_device(BackendChoice::Flex).unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let options = options_in(&runs);
+    let first = Run::start(
+        "toy",
+        "busy",
+        &options,
+        &json!({ "lr": 0.05 }),
+        7,
+        &selected,
+    )
+    .unwrap();
+    for (flag, second) in [
+        (
+            "--resume",
+            RunOptions {
+                resume: true,
+                ..options.clone()
+            },
+        ),
+        (
+            "--overwrite",
+            RunOptions {
+                overwrite: true,
+                ..options.clone()
+            },
+        ),
+    ] {
+        let err = Run::start("toy", "busy", &second, &json!({ "lr": 0.5 }), 7, &selected)
+            .err()
+            .unwrap_or_else(|| panic!("{flag} while the run is written was accepted"))
+            .to_string();
+        assert!(
+            err.contains("another process is writing the run at"),
+            "{flag}: {err}"
+        );
+    }
+    let saved: Value = read_json(&first.dir.join("config.json")).unwrap();
+    assert_eq!(
+        saved["config"]["lr"], 0.05,
+        "the first writer's run is untouched"
+    );
+    drop(first);
+    let again = RunOptions {
+        overwrite: true,
+        ..options
+    };
+    assert!(
+        Run::start("toy", "busy", &again, &json!({ "lr": 0.5 }), 7, &selected).is_ok(),
+        "the run is free once its writer has ended"
+    );
+}

@@ -203,7 +203,7 @@ fn write_provenance(out: &mut String, preamble: &Preamble) {
         if preamble.mode.contains(" for ") {
             "its runs, each section by the profile named below (`--only` reruns one section)"
         } else {
-            "that run"
+            "its runs (`--only` reruns one section: the Machine line dates each section's run)"
         }
     );
     let _ = writeln!(out, "- Experiments: {}", preamble.mode);

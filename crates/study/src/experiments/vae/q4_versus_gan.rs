@@ -102,8 +102,13 @@ pub struct Entry<C> {
     pub train_seconds: f64,
     /// (epochs whose FID was worse than the epoch before, epoch-to-epoch steps).
     pub fid_rises: (usize, usize),
-    /// The last epoch's test ELBO, nats per image; GANs have no likelihood.
+    /// The last epoch's test ELBO, nats per image (one posterior sample per digit); GANs
+    /// have no likelihood.
     pub test_elbo: Option<f64>,
+    /// The stochastically binarised test digits it averages over: the first this many
+    /// (absent from numbers written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_elbo_images: Option<usize>,
     /// Milliseconds to draw 1000 samples.
     pub sampling_ms_1000: f64,
     pub scores: SampleScores,
@@ -130,6 +135,7 @@ struct Described<C> {
     train_seconds: f64,
     fid_rises: (usize, usize),
     test_elbo: Option<f64>,
+    test_elbo_images: Option<usize>,
 }
 
 impl<C> Described<C> {
@@ -145,6 +151,7 @@ impl<C> Described<C> {
             train_seconds: self.train_seconds,
             fid_rises: self.fid_rises,
             test_elbo: self.test_elbo,
+            test_elbo_images: self.test_elbo_images,
             sampling_ms_1000: drawn.sampling_ms_1000,
             scores: drawn.scores,
             grey_band_share: drawn.grey_band_share,
@@ -253,6 +260,7 @@ fn vae_entry(
         train_seconds: trained.train_seconds(),
         fid_rises: rises(&fids),
         test_elbo: trained.last()?.test.map(|t| t.elbo),
+        test_elbo_images: trained.last()?.test.map(|t| t.images),
     };
     Ok(described.with(draw(ctx, |n| ctx.samples(&trained, n), Scale::ZeroOne)))
 }
@@ -292,6 +300,7 @@ fn gan_entry(
         train_seconds: records.iter().map(|r| r.record.train_seconds).sum(),
         fid_rises: rises(&fids),
         test_elbo: None,
+        test_elbo_images: None,
         config,
     };
     Ok(described.with(drawn))

@@ -129,6 +129,7 @@ pub fn train_classifier(
     model
         .save_file(&weights)
         .map_err(|e| anyhow::anyhow!("{}: {e:?}", weights.display()))?;
+    data::run::write_checksum(&weights)?;
     data::run::write_json(&card_path, &card)?;
     Ok(card)
 }
@@ -171,6 +172,7 @@ pub fn load_classifier(
             dataset.dir_name()
         )
     })?;
+    data::run::verify_checksum(&weights)?;
     let model = card
         .config
         .model

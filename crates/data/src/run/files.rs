@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Serialize;
@@ -79,7 +79,8 @@ pub fn save_module<M: burn::module::Module>(
     module
         .clone()
         .save_file(&path)
-        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+    write_checksum(&path)
 }
 
 /// Loads parameters saved by [`save_module`] (or, in half precision, by
@@ -90,6 +91,7 @@ pub fn load_module<M: burn::module::Module>(
     module: M,
 ) -> anyhow::Result<M> {
     let path = dir.join(format!("{name}.bpk"));
+    verify_checksum(&path)?;
     burn::store::ModuleRecord::load(&path)
         .and_then(|record| module.try_load_record(record.cast_to_module_dtype()))
         .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
@@ -104,7 +106,8 @@ pub fn save_optimizer(
     let path = dir.join(format!("{name}.bpk"));
     optimizer
         .save(&path)
-        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+    write_checksum(&path)
 }
 
 /// Saves a model and its optimiser as `<dir>/model.bpk` and `<dir>/optimizer.bpk`: the
@@ -137,7 +140,55 @@ pub fn load_optimizer(
     optimizer: burn::optim::ModuleOptimizer,
 ) -> anyhow::Result<burn::optim::ModuleOptimizer> {
     let path = dir.join(format!("{name}.bpk"));
+    verify_checksum(&path)?;
     optimizer
         .load(&path)
         .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+}
+
+/// `<weights>.sha256`, beside a weights file: its SHA-256, so that a damaged or edited file
+/// is refused on load instead of loading as wrong weights.
+pub fn checksum_path(weights: &Path) -> PathBuf {
+    let mut name = weights.as_os_str().to_owned();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
+/// Writes the SHA-256 of `weights` beside it (see [`checksum_path`]).
+pub fn write_checksum(weights: &Path) -> anyhow::Result<()> {
+    let digest = sha256_hex(weights)?;
+    let path = checksum_path(weights);
+    write_atomically(&path, |f| writeln!(f, "{digest}"))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Refuses `weights` when its checksum file says other bytes were written. A file without
+/// one (written before checksums were kept) is not checked.
+pub fn verify_checksum(weights: &Path) -> anyhow::Result<()> {
+    let path = checksum_path(weights);
+    let Ok(expected) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let found = sha256_hex(weights)?;
+    anyhow::ensure!(
+        found == expected.trim(),
+        "{}: the weights do not match their checksum in {} (SHA-256 {found}, expected {}): \
+         the file was damaged or changed after it was written; restore it (for shipped \
+         weights, `git checkout -- {}`) or train the run again",
+        weights.display(),
+        path.display(),
+        expected.trim(),
+        weights.display()
+    );
+    Ok(())
+}
+
+fn sha256_hex(path: &Path) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file =
+        File::open(path).with_context(|| format!("reading {} to check it", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)
+        .with_context(|| format!("reading {} to check it", path.display()))?;
+    Ok(format!("{:x}", hasher.finalize()))
 }

@@ -36,8 +36,9 @@ mod tests;
 pub use epochs::{Resumed, epoch_progress};
 pub use export::{ExportArgs, export_safetensors, import_safetensors, tensor_table};
 pub use files::{
-    load_module, load_optimizer, load_trained, read_json, read_metrics, read_records, save_module,
-    save_optimizer, save_trained, write_atomically, write_json,
+    checksum_path, load_module, load_optimizer, load_trained, read_json, read_metrics,
+    read_records, save_module, save_optimizer, save_trained, verify_checksum, write_atomically,
+    write_checksum, write_json,
 };
 pub use guards::{check_run_name, ensure_finite};
 pub use hooks::{EpochHook, SampleGrid, fields};

@@ -61,7 +61,14 @@ pub fn train(
     );
     anyhow::ensure!(
         (0.0..1.0).contains(&config.class_dropout) && (0.0..1.0).contains(&config.ema_decay),
-        "class_dropout and ema_decay must lie in [0, 1)"
+        "class_dropout ({}) and ema_decay ({}) must lie in [0, 1) (change them with --set)",
+        config.class_dropout,
+        config.ema_decay
+    );
+    anyhow::ensure!(
+        config.learning_rate.is_finite() && config.learning_rate > 0.0,
+        "learning_rate ({}) must be positive and finite (change it with --set)",
+        config.learning_rate
     );
     let train = ImageSet::load(args.dataset(), Split::Train, data_dir)?.limited(config.train_limit);
     anyhow::ensure!(

@@ -159,4 +159,31 @@ mod tests {
         }
         assert_eq!(std::fs::read_dir(runs.path()).unwrap().count(), 0);
     }
+
+    #[test]
+    fn a_diverging_run_stops_at_its_first_non_finite_epoch() {
+        let runs = tempfile::tempdir().unwrap();
+        let cli = Cli::try_parse_from([
+            "dbm",
+            "train",
+            "--preset",
+            "quick",
+            "--set",
+            "pretrain_learning_rate=1e30",
+            "--set",
+            "train_limit=500",
+            "--runs-dir",
+            runs.path().to_str().unwrap(),
+            "--backend",
+            "flex",
+        ])
+        .unwrap();
+        let err = format!("{:#}", dispatch(cli).unwrap_err());
+        assert!(
+            err.contains("epoch 1")
+                && err.contains("bottom RBM weights")
+                && err.contains("diverged"),
+            "{err}"
+        );
+    }
 }

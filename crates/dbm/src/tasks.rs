@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::ais::{AisEvaluation, estimate_log_z, mean_log_likelihood_bound};
 use crate::model::Dbm;
-use crate::train::{DbmTraining, TrainConfig, train_epoch};
+use crate::train::{DbmTraining, EpochRecord, Stage, TrainConfig, train_epoch};
 use crate::trained::{Trained, run_or_shipped};
 
 /// Trains `config` as run `<runs>/dbm/<name>` on `--dataset` (resuming it with `--resume`).
@@ -77,6 +77,7 @@ pub fn train(
     let mut progress = epoch_progress(first_epoch, config.epochs());
     for epoch in first_epoch..config.epochs() {
         let record = train_epoch(&mut state, epoch, &train, &test, config, device)?;
+        data::run::ensure_finite(epoch, &weight_sums(&state, &record))?;
         run.end_epoch(epoch, config.epochs(), &state, &record, &mut progress)?;
     }
     progress.finish();
@@ -84,6 +85,22 @@ pub fn train(
     run.finish(json!({ "sizes": [v, h1, h2] }))?;
     println!("trained {}", run.dir.display());
     Ok(())
+}
+
+/// The sums of the weights the epoch trained (a pre-training RBM's or the DBM's) and the
+/// joint epochs' bound: a NaN or an infinity anywhere shows in them.
+fn weight_sums(state: &DbmTraining, record: &EpochRecord) -> Vec<(&'static str, f64)> {
+    let sum = |w: Tensor<2>| f64::from(w.sum().into_scalar::<f32>());
+    let mut sums = match record.stage {
+        Stage::Bottom(_) => vec![("bottom RBM weights", sum(state.bottom.rbm.weights.val()))],
+        Stage::Top(_) => vec![("top RBM weights", sum(state.top.rbm.weights.val()))],
+        Stage::Joint(_) => vec![
+            ("DBM weights_1", sum(state.joint.dbm.weights_1.val())),
+            ("DBM weights_2", sum(state.joint.dbm.weights_2.val())),
+        ],
+    };
+    sums.extend(record.bound_unnormalised.map(|b| ("bound_unnormalised", b)));
+    sums
 }
 
 /// Where a command writes `file`: see [`data::run::output_path`].

@@ -42,3 +42,41 @@ pub fn exit_on_error(body: impl FnOnce() -> anyhow::Result<()>) {
         std::process::exit(1);
     }
 }
+
+/// For each model crate's test of its range checks: every `(--set value, what the error must
+/// name)` of `cases`, run as `<bin> train --set <value> --runs-dir <runs> --backend flex`
+/// through `run` (the crate's own parse-and-dispatch), must fail naming the setting and leave
+/// `runs` empty, so that a bad setting is refused before a run folder is made. Says what
+/// went wrong otherwise.
+pub fn refused_before_a_run_folder(
+    bin: &str,
+    runs: &std::path::Path,
+    cases: &[(&str, &str)],
+    run: impl Fn(&[&str]) -> anyhow::Result<()>,
+) -> Result<(), String> {
+    let runs_dir = runs.to_string_lossy();
+    for (set, named) in cases {
+        let args = [
+            bin,
+            "train",
+            "--set",
+            set,
+            "--runs-dir",
+            &runs_dir,
+            "--backend",
+            "flex",
+        ];
+        match run(&args) {
+            Ok(()) => return Err(format!("{set}: accepted")),
+            Err(err) if !format!("{err:#}").contains(named) => {
+                return Err(format!("{set}: the error does not name {named}: {err:#}"));
+            }
+            Err(_) => {}
+        }
+    }
+    let left = std::fs::read_dir(runs).map_or(0, |entries| entries.count());
+    if left > 0 {
+        return Err(format!("{left} entries were left in {}", runs.display()));
+    }
+    Ok(())
+}

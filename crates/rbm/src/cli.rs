@@ -181,26 +181,12 @@ mod tests {
     #[test]
     fn out_of_range_settings_are_refused_before_a_run_folder_is_made() {
         let runs = tempfile::tempdir().unwrap();
-        for (set, named) in [
+        let cases = [
             ("model.visible=100", "model.visible (100)"),
             ("learning_rate=0", "learning_rate (0)"),
             ("momentum=1.5", "momentum (1.5)"),
-        ] {
-            let runs_dir = runs.path().to_str().unwrap();
-            let cli = Cli::try_parse_from([
-                "rbm",
-                "train",
-                "--set",
-                set,
-                "--runs-dir",
-                runs_dir,
-                "--backend",
-                "flex",
-            ])
-            .unwrap();
-            let err = format!("{:#}", dispatch(cli).unwrap_err());
-            assert!(err.contains(named), "{set}: {err}");
-        }
-        assert_eq!(std::fs::read_dir(runs.path()).unwrap().count(), 0);
+        ];
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        data::cli::refused_before_a_run_folder("rbm", runs.path(), &cases, run).unwrap();
     }
 }

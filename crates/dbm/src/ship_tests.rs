@@ -89,7 +89,16 @@ fn a_shipped_run_loads_back_its_dbm_in_half_precision_and_its_chains_exactly() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    assert_eq!(files, ["chains.bpk", "dbm.bpk"]);
+    assert_eq!(
+        files,
+        [
+            "chains.bpk",
+            "chains.bpk.sha256",
+            "dbm.bpk",
+            "dbm.bpk.sha256"
+        ],
+        "the weights and their checksums"
+    );
     assert!(dest.join("ais.json").is_file() && dest.join("metrics.jsonl").is_file());
     assert_eq!(
         serde_json::to_value(&shipped.config).unwrap(),

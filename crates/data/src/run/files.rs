@@ -192,3 +192,7 @@ fn sha256_hex(path: &Path) -> anyhow::Result<String> {
         .with_context(|| format!("reading {} to check it", path.display()))?;
     Ok(format!("{:x}", hasher.finalize()))
 }
+
+#[cfg(test)]
+#[path = "files_tests.rs"]
+mod tests;

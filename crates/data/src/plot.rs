@@ -106,6 +106,7 @@ impl LinePlot {
             root.fill(&WHITE)?;
             let all: Vec<(f64, f64)> = self.series.iter().flat_map(|s| self.plotted(s)).collect();
             let (x_range, y_range) = ranges(&all);
+            let (legend, y_range) = legend_place(&all, &x_range, y_range);
             // Epochs and steps are counted: integer ticks when every x is an integer.
             let integers = !all.is_empty() && all.iter().all(|(x, _)| x.fract() == 0.0);
             let x_ticks = ticks::linear(x_range.start, x_range.end, 10, integers);
@@ -119,7 +120,6 @@ impl LinePlot {
             } else {
                 y_values.clone()
             };
-            let legend = legend_corner(&all, &x_range, &y_range);
             let mut chart = ChartBuilder::on(&root)
                 .caption(&self.title, (FONT_FAMILY, 20))
                 .margin(12)
@@ -154,11 +154,14 @@ impl LinePlot {
                 .draw()?;
             for (i, series) in self.series.iter().enumerate() {
                 let colour = Self::colour(i);
+                // Segment by segment: a thick polyline's joins at sharp corners overshoot
+                // their points, past the axes of a noisy curve.
+                let points = self.plotted(series);
                 chart
-                    .draw_series(LineSeries::new(
-                        self.plotted(series),
-                        colour.stroke_width(2),
-                    ))?
+                    .draw_series(
+                        (points.windows(2))
+                            .map(|pair| PathElement::new(pair.to_vec(), colour.stroke_width(2))),
+                    )?
                     .label(series.name.as_str())
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
@@ -229,14 +232,33 @@ impl Ranged for Ticked {
     }
 }
 
-/// The corner of the plot holding the fewest points, where the legend hides the least data.
+/// Share of the axes the legend box covers, measured from its corner.
+const LEGEND_SIZE: (f64, f64) = (0.45, 0.35);
+
+/// Where the legend goes, and the y range that leaves it room: the corner holding no points,
+/// else the upper right with the range raised so that no point lies under the legend.
+fn legend_place(
+    points: &[(f64, f64)],
+    x: &std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> (SeriesLabelPosition, std::ops::Range<f64>) {
+    let (corner, covered) = legend_corner(points, x, &y);
+    if covered == 0 {
+        return (corner, y);
+    }
+    let height = LEGEND_SIZE.1;
+    let raised = y.end + (y.end - y.start) * height / (1.0 - height);
+    (SeriesLabelPosition::UpperRight, y.start..raised)
+}
+
+/// The corner of the plot holding the fewest points, where the legend hides the least data,
+/// with how many points it covers there.
 fn legend_corner(
     points: &[(f64, f64)],
     x: &std::ops::Range<f64>,
     y: &std::ops::Range<f64>,
-) -> SeriesLabelPosition {
-    // Share of the axes the legend box covers, measured from its corner.
-    let (width, height) = (0.45, 0.35);
+) -> (SeriesLabelPosition, usize) {
+    let (width, height) = LEGEND_SIZE;
     let corners = [
         (SeriesLabelPosition::UpperRight, true, true),
         (SeriesLabelPosition::UpperLeft, false, true),
@@ -254,10 +276,13 @@ fn legend_corner(
         };
         in_x && in_y
     };
-    corners
-        .into_iter()
-        .min_by_key(|&(_, right, upper)| points.iter().filter(|p| inside(p, right, upper)).count())
-        .map_or(SeriesLabelPosition::UpperRight, |(corner, _, _)| corner)
+    (corners.into_iter())
+        .map(|(corner, right, upper)| {
+            let covered = points.iter().filter(|p| inside(p, right, upper)).count();
+            (corner, covered)
+        })
+        .min_by_key(|&(_, covered)| covered)
+        .unwrap_or((SeriesLabelPosition::UpperRight, 0))
 }
 
 /// An axis range covering `values` with a 5% margin; a unit range around a lone value.
@@ -327,6 +352,37 @@ mod tests {
         assert!(count_colour(&img, LinePlot::colour(0)) > 200);
     }
 
+    /// Rows of the image holding a pixel of `colour`: (first, last).
+    fn rows_of(img: &RgbImage, colour: RGBColor) -> (u32, u32) {
+        let rows: Vec<u32> = (img.enumerate_pixels())
+            .filter(|(_, _, p)| p.0 == [colour.0, colour.1, colour.2])
+            .map(|(_, y, _)| y)
+            .collect();
+        (*rows.iter().min().unwrap(), *rows.iter().max().unwrap())
+    }
+
+    #[test]
+    fn a_log_axis_holds_every_point_of_a_noisy_curve() {
+        // A curve jumping by up to four decades from step to step, beside a flat one: thick
+        // lines joined at such sharp corners overshoot their points by far.
+        let noisy: Vec<(f64, f64)> = (0..1000)
+            .map(|i| {
+                let decades = ((i * 7919) % 1000) as f64 / 250.0;
+                (i as f64, 1e-13 * 10f64.powf(decades))
+            })
+            .collect();
+        let flat: Vec<(f64, f64)> = (0..1000).map(|i| (i as f64, 10.0)).collect();
+        let img = LinePlot::new("gradients", "step", "norm")
+            .log_y(true)
+            .with_series(Series::new("flat", flat))
+            .with_series(Series::new("noisy", noisy))
+            .render()
+            .unwrap();
+        let (_, lowest) = rows_of(&img, LinePlot::colour(1));
+        // The x axis's label area (40 px) and margin (12 px) lie below the plotting area.
+        assert!(lowest < img.height() - 52, "a curve runs to row {lowest}");
+    }
+
     #[test]
     fn an_empty_plot_still_renders() {
         let img = LinePlot::new("nothing yet", "x", "y").render().unwrap();
@@ -340,13 +396,37 @@ mod tests {
         let (x, y) = ranges(&falling);
         assert!(matches!(
             legend_corner(&falling, &x, &y),
-            SeriesLabelPosition::UpperRight | SeriesLabelPosition::LowerLeft
+            (
+                SeriesLabelPosition::UpperRight | SeriesLabelPosition::LowerLeft,
+                0
+            )
         ));
         // A rising one: upper left or lower right.
         let rising: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64, i as f64)).collect();
         assert!(matches!(
             legend_corner(&rising, &x, &y),
-            SeriesLabelPosition::UpperLeft | SeriesLabelPosition::LowerRight
+            (
+                SeriesLabelPosition::UpperLeft | SeriesLabelPosition::LowerRight,
+                0
+            )
         ));
+    }
+
+    #[test]
+    fn with_every_corner_taken_the_range_is_raised_to_leave_the_legend_room() {
+        // Two flat curves along the top and the bottom fill all four corners.
+        let points: Vec<(f64, f64)> = (0..=10)
+            .flat_map(|i| [(i as f64, 0.0), (i as f64, 10.0)])
+            .collect();
+        let (x, y) = ranges(&points);
+        assert!(legend_corner(&points, &x, &y).1 > 0);
+        let (corner, raised) = legend_place(&points, &x, y.clone());
+        assert!(matches!(corner, SeriesLabelPosition::UpperRight));
+        assert_eq!(raised.start, y.start);
+        assert_eq!(legend_corner(&points, &x, &raised).1, 0);
+        // Where a corner is free, the range stays.
+        let falling: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64, 10.0 - i as f64)).collect();
+        let (x, y) = ranges(&falling);
+        assert_eq!(legend_place(&falling, &x, y.clone()).1, y);
     }
 }

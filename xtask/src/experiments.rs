@@ -18,9 +18,10 @@ pub struct Planned {
     pub answers: &'static [&'static str],
 }
 
-/// Every registered experiment, in report order.
+/// Every registered experiment, in report order, but for those that compare families
+/// ([`study::experiments::RUN_LAST`]), which run last.
 pub fn planned() -> Vec<Planned> {
-    FAMILIES
+    let mut planned: Vec<Planned> = FAMILIES
         .iter()
         .flat_map(|(family, registry)| {
             registry.iter().map(|e| Planned {
@@ -29,7 +30,9 @@ pub fn planned() -> Vec<Planned> {
                 answers: e.answers(),
             })
         })
-        .collect()
+        .collect();
+    planned.sort_by_key(|p| study::experiments::RUN_LAST.contains(&p.id));
+    planned
 }
 
 /// One experiment's outcome.

@@ -131,6 +131,64 @@ mod tests {
             ("ema_decay=1.5", "ema_decay (1.5)"),
         ];
         let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
-        data::cli::refused_before_a_run_folder("creative", runs.path(), &cases, run).unwrap();
+        data::train_checks::refused_before_a_run_folder("creative", runs.path(), &cases, run)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_diverging_run_stops_in_its_first_epoch_and_saves_nothing_of_it() {
+        let runs = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        let flags = [
+            "--set",
+            "learning_rate=1e30",
+            "--set",
+            "epochs=1",
+            "--set",
+            "train_limit=256",
+            "--set",
+            "batch_size=64",
+        ];
+        data::train_checks::stops_diverging_in_epoch_1(
+            "creative",
+            runs.path(),
+            &flags,
+            "loss",
+            run,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_run_killed_in_its_last_epoch_resumes_to_the_same_weights() {
+        let runs = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        let flags = [
+            "--preset",
+            "quick",
+            "--set",
+            "train_limit=128",
+            "--set",
+            "batch_size=64",
+            "--set",
+            "diffusion_steps=20",
+        ];
+        data::train_checks::resumes_bit_exact(
+            "cli::tests::a_run_killed_in_its_last_epoch_resumes_to_the_same_weights",
+            "creative",
+            runs.path(),
+            &flags,
+            run,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn random_hostile_settings_are_refused_or_accepted_never_a_panic() {
+        data::train_checks::hostile_settings_never_panic(
+            &crate::train::Preset::Full.config(),
+            crate::train::TrainConfig::validate,
+        )
+        .unwrap();
     }
 }

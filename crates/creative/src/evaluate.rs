@@ -83,7 +83,7 @@ pub fn evaluate(
             args.sampling.seed,
         ),
         device,
-    );
+    )?;
     let path = data::run::output_path("creative", args.run.as_deref(), "evaluation.json");
     data::run::write_json(&path, &evaluation)?;
     println!(
@@ -107,7 +107,7 @@ pub fn measure(
     evaluator: &eval::Evaluator,
     (samples, guidance, sampler, seed): (usize, f64, Sampler, u64),
     device: &Device,
-) -> Evaluation {
+) -> anyhow::Result<Evaluation> {
     let asked: Vec<usize> = (0..samples).map(|i| i % CLASSES).collect();
     let schedule = config.noise_schedule();
     let started = std::time::Instant::now();
@@ -132,14 +132,14 @@ pub fn measure(
     progress.finish();
     let ms_per_sample = started.elapsed().as_secs_f64() * 1000.0 / samples.max(1) as f64;
     let (_, probabilities) = evaluator.features_and_probabilities(&values);
-    Evaluation {
+    Ok(Evaluation {
         samples,
         guidance,
         sampler,
         class_accuracy: class_accuracy(&probabilities, &asked),
-        scores: evaluator.score_for_verdict(&values, Scale::ZeroOne, &device.clone().autodiff()),
+        scores: evaluator.score_for_verdict(&values, Scale::ZeroOne, &device.clone().autodiff())?,
         ms_per_sample,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -18,6 +18,19 @@ pub enum Sampler {
     Ddim { steps: usize },
 }
 
+impl Sampler {
+    /// Network evaluations per image for a model of `diffusion_steps` steps: one per step,
+    /// two with guidance (the conditional and the unconditional prediction), except at
+    /// guidance 1, which needs the conditional one alone.
+    pub fn network_calls(self, diffusion_steps: usize, guidance: f64) -> usize {
+        let steps = match self {
+            Sampler::Ddpm => diffusion_steps,
+            Sampler::Ddim { steps } => steps,
+        };
+        if guidance == 1.0 { steps } else { 2 * steps }
+    }
+}
+
 /// How `sample` and `evaluate` draw: `--guidance`, `--steps`, `--seed`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct SamplingArgs {

@@ -55,21 +55,7 @@ pub fn train(
     selected: &SelectedDevice,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        config.batch_size > 0 && config.epochs > 0 && config.diffusion_steps >= 2,
-        "batch_size and epochs must be positive and diffusion_steps at least 2 (change them with --set)"
-    );
-    anyhow::ensure!(
-        (0.0..1.0).contains(&config.class_dropout) && (0.0..1.0).contains(&config.ema_decay),
-        "class_dropout ({}) and ema_decay ({}) must lie in [0, 1) (change them with --set)",
-        config.class_dropout,
-        config.ema_decay
-    );
-    anyhow::ensure!(
-        config.learning_rate.is_finite() && config.learning_rate > 0.0,
-        "learning_rate ({}) must be positive and finite (change it with --set)",
-        config.learning_rate
-    );
+    config.validate()?;
     let train = ImageSet::load(args.dataset(), Split::Train, data_dir)?.limited(config.train_limit);
     anyhow::ensure!(
         train.len() >= config.batch_size,
@@ -88,7 +74,7 @@ pub fn train(
     let mut progress = epoch_progress(first_epoch, config.epochs);
     for epoch in first_epoch..config.epochs {
         let record = state.train_epoch(epoch, &train, config, &device);
-        data::run::ensure_finite(epoch, &[("loss", record.loss)])?;
+        data::run::ensure_not_diverged(epoch, &[("loss", record.loss)])?;
         let sampler = Sampler::Ddim {
             steps: GRID_DDIM_STEPS,
         };

@@ -79,6 +79,27 @@ impl Preset {
 }
 
 impl TrainConfig {
+    /// Refuses settings out of their range, naming the field, the value and what is allowed,
+    /// before anything is written (`train` calls it first).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.batch_size > 0 && self.epochs > 0 && self.diffusion_steps >= 2,
+            "batch_size and epochs must be positive and diffusion_steps at least 2 (change them with --set)"
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.class_dropout) && (0.0..1.0).contains(&self.ema_decay),
+            "class_dropout ({}) and ema_decay ({}) must lie in [0, 1) (change them with --set)",
+            self.class_dropout,
+            self.ema_decay
+        );
+        anyhow::ensure!(
+            self.learning_rate.is_finite() && self.learning_rate > 0.0,
+            "learning_rate ({}) must be positive and finite (change it with --set)",
+            self.learning_rate
+        );
+        Ok(())
+    }
+
     pub fn noise_schedule(&self) -> NoiseSchedule {
         NoiseSchedule::new(self.schedule, self.diffusion_steps)
     }

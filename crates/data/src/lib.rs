@@ -5,7 +5,8 @@
 //! - [`transform`], [`batch`]: scaling, binarisation, inpainting masks, Burn batching;
 //! - [`backend`]: the `Device` chosen from the compiled-in features and `--backend`;
 //! - [`figure`], [`plot`], [`scatter`]: PNG image grids, filter grids, line and scatter plots;
-//! - [`run`], [`progress`]: run records, checkpoints, resume, progress output.
+//! - [`run`], [`progress`]: run records, checkpoints, resume, progress output;
+//! - [`train_checks`]: what every model crate's tests check of its `train` command.
 
 pub mod activation;
 pub mod adam;
@@ -29,6 +30,7 @@ pub mod scatter;
 pub mod seed;
 pub mod threads;
 pub mod ticks;
+pub mod train_checks;
 pub mod transform;
 
 /// The allocator of every genlab binary (`#[global_allocator] static A: data::Allocator =

@@ -143,33 +143,52 @@ mod tests {
             ("momentum=1.5", "momentum (1.5)"),
         ];
         let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
-        data::cli::refused_before_a_run_folder("dbm", runs.path(), &cases, run).unwrap();
+        data::train_checks::refused_before_a_run_folder("dbm", runs.path(), &cases, run).unwrap();
     }
 
     #[test]
     fn a_diverging_run_stops_at_its_first_non_finite_epoch() {
         let runs = tempfile::tempdir().unwrap();
-        let cli = Cli::try_parse_from([
-            "dbm",
-            "train",
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        let flags = [
             "--preset",
             "quick",
             "--set",
             "pretrain_learning_rate=1e30",
             "--set",
             "train_limit=500",
-            "--runs-dir",
-            runs.path().to_str().unwrap(),
-            "--backend",
-            "flex",
-        ])
+        ];
+        data::train_checks::stops_diverging_in_epoch_1(
+            "dbm",
+            runs.path(),
+            &flags,
+            "bottom RBM weights",
+            run,
+        )
         .unwrap();
-        let err = format!("{:#}", dispatch(cli).unwrap_err());
-        assert!(
-            err.contains("epoch 1")
-                && err.contains("bottom RBM weights")
-                && err.contains("diverged"),
-            "{err}"
-        );
+    }
+
+    #[test]
+    fn a_run_killed_in_its_last_epoch_resumes_to_the_same_weights() {
+        let runs = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        let flags = ["--preset", "quick", "--set", "train_limit=500"];
+        data::train_checks::resumes_bit_exact(
+            "cli::tests::a_run_killed_in_its_last_epoch_resumes_to_the_same_weights",
+            "dbm",
+            runs.path(),
+            &flags,
+            run,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn random_hostile_settings_are_refused_or_accepted_never_a_panic() {
+        data::train_checks::hostile_settings_never_panic(
+            &crate::train::Preset::Quick.config(),
+            crate::train::TrainConfig::validate,
+        )
+        .unwrap();
     }
 }

@@ -22,49 +22,7 @@ pub fn train(
     selected: &SelectedDevice,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        config.batch_size > 0
-            && config.pretrain_batch_size > 0
-            && config.persistent_chains > 0
-            && config.gibbs_sweeps > 0
-            && config.epochs() > 0,
-        "batch sizes, persistent_chains, gibbs_sweeps and the epochs must be positive (change them with --set)"
-    );
-    let m = &config.model;
-    anyhow::ensure!(
-        m.hidden_1 > 0
-            && m.hidden_2 > 0
-            && m.visible == data::PIXELS
-            && config.monitor_images > 0
-            && config.mean_field_steps > 0,
-        "model.hidden_1 ({}), model.hidden_2 ({}), monitor_images ({}) and mean_field_steps ({}) \
-         must be positive and model.visible ({}) must be {} (one unit per pixel; change them \
-         with --set)",
-        m.hidden_1,
-        m.hidden_2,
-        config.monitor_images,
-        config.mean_field_steps,
-        m.visible,
-        data::PIXELS
-    );
-    let rate = |r: f64| r.is_finite() && r > 0.0;
-    anyhow::ensure!(
-        rate(config.pretrain_learning_rate)
-            && rate(config.joint_learning_rate)
-            && config.weight_decay >= 0.0
-            && config.mean_field_tolerance >= 0.0
-            && (0.0..1.0).contains(&config.momentum)
-            && (0.0..1.0).contains(&config.final_momentum),
-        "pretrain_learning_rate ({}) and joint_learning_rate ({}) must be positive and finite, \
-         weight_decay ({}) and mean_field_tolerance ({}) at least 0, and momentum ({}) and \
-         final_momentum ({}) in [0, 1) (change them with --set)",
-        config.pretrain_learning_rate,
-        config.joint_learning_rate,
-        config.weight_decay,
-        config.mean_field_tolerance,
-        config.momentum,
-        config.final_momentum
-    );
+    config.validate()?;
     let (device, dataset) = (&selected.device, args.dataset());
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
@@ -77,7 +35,7 @@ pub fn train(
     let mut progress = epoch_progress(first_epoch, config.epochs());
     for epoch in first_epoch..config.epochs() {
         let record = train_epoch(&mut state, epoch, &train, &test, config, device)?;
-        data::run::ensure_finite(epoch, &weight_sums(&state, &record))?;
+        data::run::ensure_not_diverged(epoch, &weight_sums(&state, &record))?;
         run.end_epoch(epoch, config.epochs(), &state, &record, &mut progress)?;
     }
     progress.finish();

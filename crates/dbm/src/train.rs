@@ -124,6 +124,55 @@ pub enum Stage {
 }
 
 impl TrainConfig {
+    /// Refuses settings out of their range, naming the field, the value and what is allowed,
+    /// before anything is written (`train` calls it first).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.batch_size > 0
+                && self.pretrain_batch_size > 0
+                && self.persistent_chains > 0
+                && self.gibbs_sweeps > 0
+                && self.epochs() > 0,
+            "batch sizes, persistent_chains, gibbs_sweeps and the epochs must be positive (change them with --set)"
+        );
+        let m = &self.model;
+        anyhow::ensure!(
+            m.hidden_1 > 0
+                && m.hidden_2 > 0
+                && m.visible == data::PIXELS
+                && self.monitor_images > 0
+                && self.mean_field_steps > 0,
+            "model.hidden_1 ({}), model.hidden_2 ({}), monitor_images ({}) and mean_field_steps ({}) \
+             must be positive and model.visible ({}) must be {} (one unit per pixel; change them \
+             with --set)",
+            m.hidden_1,
+            m.hidden_2,
+            self.monitor_images,
+            self.mean_field_steps,
+            m.visible,
+            data::PIXELS
+        );
+        let rate = |r: f64| r.is_finite() && r > 0.0;
+        anyhow::ensure!(
+            rate(self.pretrain_learning_rate)
+                && rate(self.joint_learning_rate)
+                && self.weight_decay >= 0.0
+                && self.mean_field_tolerance >= 0.0
+                && (0.0..1.0).contains(&self.momentum)
+                && (0.0..1.0).contains(&self.final_momentum),
+            "pretrain_learning_rate ({}) and joint_learning_rate ({}) must be positive and finite, \
+             weight_decay ({}) and mean_field_tolerance ({}) at least 0, and momentum ({}) and \
+             final_momentum ({}) in [0, 1) (change them with --set)",
+            self.pretrain_learning_rate,
+            self.joint_learning_rate,
+            self.weight_decay,
+            self.mean_field_tolerance,
+            self.momentum,
+            self.final_momentum
+        );
+        Ok(())
+    }
+
     pub fn epochs(&self) -> usize {
         self.bottom_epochs + self.top_epochs + self.joint_epochs
     }

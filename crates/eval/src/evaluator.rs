@@ -175,8 +175,9 @@ impl Evaluator {
     }
 
     /// Scores `images` (`n x 784` values in `range`).
-    pub fn score(&self, images: &[f32], range: Scale) -> SampleScores {
-        self.score_unit(&to_unit(images, range)).0
+    pub fn score(&self, images: &[f32], range: Scale) -> anyhow::Result<SampleScores> {
+        check_samples(images)?;
+        Ok(self.score_unit(&to_unit(images, range)).0)
     }
 
     /// Scores `images` with the verdict scores as well (FID's standard error, KID, the
@@ -186,7 +187,8 @@ impl Evaluator {
         images: &[f32],
         range: Scale,
         autodiff: &Device,
-    ) -> SampleScores {
+    ) -> anyhow::Result<SampleScores> {
+        check_samples(images)?;
         let unit = to_unit(images, range);
         let (mut scores, features) = self.score_unit(&unit);
         let dim = self.feature_dim;
@@ -207,7 +209,7 @@ impl Evaluator {
             ),
             two_sample: two_sample_test(&unit, &self.test_pixels, VERDICT_SEED, autodiff),
         });
-        scores
+        Ok(scores)
     }
 
     /// [`Evaluator::score`] of a tensor with the verdict scores.
@@ -216,19 +218,12 @@ impl Evaluator {
         samples: Tensor<D>,
         range: Scale,
         autodiff: &Device,
-    ) -> SampleScores {
+    ) -> anyhow::Result<SampleScores> {
         self.score_for_verdict(&data::figure::tensor_values(samples), range, autodiff)
     }
 
     /// The scores of [0, 1] images and their features.
     fn score_unit(&self, unit: &[f32]) -> (SampleScores, Vec<f32>) {
-        assert!(unit.len().is_multiple_of(PIXELS), "whole 28x28 images");
-        let non_finite = unit.iter().filter(|v| !v.is_finite()).count();
-        assert!(
-            non_finite == 0,
-            "{non_finite} sample values are NaN or infinite: the model has diverged, and \
-             its samples cannot be scored"
-        );
         let n = unit.len() / PIXELS;
         let (features, probabilities) = self.features_and_probabilities(unit);
         let fid = frechet_distance(
@@ -267,7 +262,11 @@ impl Evaluator {
     }
 
     /// Scores a `[n, 784]` or `[n, 1, 28, 28]` tensor of samples in `range`.
-    pub fn score_tensor<const D: usize>(&self, samples: Tensor<D>, range: Scale) -> SampleScores {
+    pub fn score_tensor<const D: usize>(
+        &self,
+        samples: Tensor<D>,
+        range: Scale,
+    ) -> anyhow::Result<SampleScores> {
         self.score(&data::figure::tensor_values(samples), range)
     }
 }
@@ -304,6 +303,31 @@ pub fn load_png_folder(dir: &Path, limit: usize) -> anyhow::Result<Vec<f32>> {
         pixels.extend(image.as_raw().iter().map(|&p| p as f32 / 255.0));
     }
     Ok(pixels)
+}
+
+/// Largest magnitude of a sample value: every model here ends in a sigmoid or a tanh (a
+/// tanh generator read on [0, 1] has its negative values shown black), so a value beyond it,
+/// past rounding, is no pixel.
+const SAMPLE_BOUND: f32 = 1.0 + 1e-3;
+
+/// Refuses what is not a set of images: a length that is not whole 28x28 images, and values
+/// that are NaN, infinite or beyond [`SAMPLE_BOUND`] (a diverged model), saying how many.
+fn check_samples(images: &[f32]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        images.len().is_multiple_of(PIXELS) && !images.is_empty(),
+        "{} sample values are not whole 28x28 images ({PIXELS} values each)",
+        images.len()
+    );
+    let non_finite = images.iter().filter(|v| !v.is_finite()).count();
+    let outside = (images.iter())
+        .filter(|v| v.is_finite() && v.abs() > SAMPLE_BOUND)
+        .count();
+    anyhow::ensure!(
+        non_finite == 0 && outside == 0,
+        "{non_finite} sample values are NaN or infinite and {outside} lie outside [-1, 1]: \
+         the model has diverged, and its samples cannot be scored"
+    );
+    Ok(())
 }
 
 fn to_unit(images: &[f32], range: Scale) -> Vec<f32> {
@@ -385,14 +409,35 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "NaN or infinite: the model has diverged")]
     fn samples_of_a_diverged_model_are_refused_not_scored() {
         let device = burn::tensor::Device::flex();
         let evaluator =
             Evaluator::load(DataSetName::Mnist, &pretrained_dir(), None, &device).unwrap();
         let mut images = vec![0.5f32; 4 * PIXELS];
         images[3] = f32::NAN;
-        evaluator.score(&images, Scale::ZeroOne);
+        images[5] = f32::INFINITY;
+        images[7] = 3.0;
+        images[8] = -1.0;
+        let err = evaluator
+            .score(&images, Scale::ZeroOne)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("2 sample values are NaN or infinite and 1 lie outside [-1, 1]"),
+            "{err}"
+        );
+        let autodiff = device.clone().autodiff();
+        let err = (evaluator.score_for_verdict(&images, Scale::ZeroOne, &autodiff))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("diverged"), "{err}");
+        let err = evaluator.score(&images[..100], Scale::ZeroOne).unwrap_err();
+        assert!(err.to_string().contains("whole 28x28 images"), "{err}");
+        // Values on the edge of the range, and a tanh generator's negative values, score.
+        images[3] = 1.0;
+        images[5] = -1.0;
+        images[7] = 1.0005;
+        evaluator.score(&images, Scale::ZeroOne).unwrap();
     }
 
     #[test]

@@ -142,16 +142,16 @@ pub fn ladder_scores(
     train: &ImageSet,
     n: usize,
     autodiff: &burn::tensor::Device,
-) -> Vec<RungScores> {
+) -> anyhow::Result<Vec<RungScores>> {
     LADDER
         .iter()
         .map(|&rung| {
             eprintln!("scoring {} ...", rung.label());
             let images = rung.images(train, n, VERDICT_SEED);
-            RungScores {
+            Ok(RungScores {
                 rung,
-                scores: evaluator.score_for_verdict(&images, Scale::ZeroOne, autodiff),
-            }
+                scores: evaluator.score_for_verdict(&images, Scale::ZeroOne, autodiff)?,
+            })
         })
         .collect()
 }
@@ -356,7 +356,7 @@ mod tests {
         let test = ImageSet::load(dataset, Split::Test, None).unwrap();
         let evaluator =
             Evaluator::with_sets(&crate::pretrained_dir(), &train, &test, &device).unwrap();
-        let rungs = ladder_scores(&evaluator, &train, 1_000, &device.autodiff());
+        let rungs = ladder_scores(&evaluator, &train, 1_000, &device.autodiff()).unwrap();
         let real = rungs[0].scores.verdict.clone().unwrap().two_sample;
         assert_eq!(rungs[0].rung, Rung::Real);
         assert!(

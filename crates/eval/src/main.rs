@@ -172,7 +172,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => bail!("give a folder of PNGs to score, or --real train|test"),
             };
             let started = Instant::now();
-            let scores = evaluator.score_for_verdict(&images, Scale::ZeroOne, &selected.autodiff());
+            let scores =
+                evaluator.score_for_verdict(&images, Scale::ZeroOne, &selected.autodiff())?;
             println!("{}", format_scores(&label, &scores));
             println!("scored in {:.1} s", started.elapsed().as_secs_f64());
             if let Some(path) = json {
@@ -187,7 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let train = ImageSet::load(dataset, Split::Train, data_dir)?;
             let test = ImageSet::load(dataset, Split::Test, data_dir)?;
             let evaluator = Evaluator::with_sets(&pretrained, &train, &test, &selected.device)?;
-            let rungs = ladder_scores(&evaluator, &train, images, &selected.autodiff());
+            let rungs = ladder_scores(&evaluator, &train, images, &selected.autodiff())?;
             for r in &rungs {
                 println!("{}", format_scores(&r.rung.label(), &r.scores));
             }
@@ -200,7 +201,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let train = ImageSet::load(dataset, Split::Train, data_dir)?;
             let test = ImageSet::load(dataset, Split::Test, data_dir)?;
             let evaluator = Evaluator::with_sets(&pretrained, &train, &test, &selected.device)?;
-            let reference = compute_reference(&evaluator, &train, &selected.autodiff());
+            let reference = compute_reference(&evaluator, &train, &selected.autodiff())?;
             println!(
                 "{}",
                 format_scores("real test images", &reference.real_test)

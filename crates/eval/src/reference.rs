@@ -138,18 +138,18 @@ pub fn compute_reference(
     evaluator: &Evaluator,
     train: &ImageSet,
     autodiff: &burn::tensor::Device,
-) -> DataSetReference {
+) -> anyhow::Result<DataSetReference> {
     eprintln!("scoring real test images ...");
-    DataSetReference {
-        real_test: evaluator.score(evaluator.test_pixels(), Scale::ZeroOne),
-        ladder: ladder_scores(evaluator, train, REFERENCE_IMAGES, autodiff),
+    Ok(DataSetReference {
+        real_test: evaluator.score(evaluator.test_pixels(), Scale::ZeroOne)?,
+        ladder: ladder_scores(evaluator, train, REFERENCE_IMAGES, autodiff)?,
         pixel_space: pixel_neighbours(
             train,
             evaluator.test_pixels(),
             REFERENCE_IMAGES,
             &autodiff.clone().without_autodiff(),
         ),
-    }
+    })
 }
 
 #[cfg(test)]

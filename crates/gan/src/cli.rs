@@ -145,6 +145,57 @@ mod tests {
             ("model.dropout=1.5", "model.dropout (1.5)"),
         ];
         let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
-        data::cli::refused_before_a_run_folder("gan", runs.path(), &cases, run).unwrap();
+        data::train_checks::refused_before_a_run_folder("gan", runs.path(), &cases, run).unwrap();
+    }
+
+    #[test]
+    fn a_diverging_run_stops_in_its_first_epoch_and_saves_nothing_of_it() {
+        let runs = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        let flags = [
+            "--set",
+            "generator_learning_rate=1e30",
+            "--set",
+            "discriminator_learning_rate=1e30",
+            "--set",
+            "epochs=1",
+            "--set",
+            "train_limit=512",
+            "--set",
+            "eval_samples=0",
+        ];
+        data::train_checks::stops_diverging_in_epoch_1("gan", runs.path(), &flags, "d_loss", run)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_run_killed_in_its_last_epoch_resumes_to_the_same_weights() {
+        let runs = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        let flags = [
+            "--set",
+            "epochs=2",
+            "--set",
+            "train_limit=512",
+            "--set",
+            "eval_samples=0",
+        ];
+        data::train_checks::resumes_bit_exact(
+            "cli::tests::a_run_killed_in_its_last_epoch_resumes_to_the_same_weights",
+            "gan",
+            runs.path(),
+            &flags,
+            run,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn random_hostile_settings_are_refused_or_accepted_never_a_panic() {
+        data::train_checks::hostile_settings_never_panic(
+            &crate::train::Preset::Tuned.config(crate::model::Backbone::Cnn),
+            crate::train::TrainConfig::validate,
+        )
+        .unwrap();
     }
 }

@@ -7,6 +7,7 @@ use data::{BatchOrder, ImageBatcher, ImageSet, Run, SelectedDevice, train_batche
 use eval::{Evaluator, SampleScores};
 use serde::{Deserialize, Serialize};
 
+use crate::fixed_players::{FixedPlayerLosses, fixed_player_losses};
 use crate::sampling::{EVAL_SEED, negative_fraction, sample, sample_grid};
 use crate::train::{GanState, StepStats, TrainConfig};
 
@@ -32,6 +33,10 @@ pub struct EpochRecord {
     /// set never uses (added with the scores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_pixel_fraction: Option<f64>,
+    /// Both losses of the epoch's final players over many minibatches, when the config asks
+    /// for them (`fixed_player_batches`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_players: Option<FixedPlayerLosses>,
 }
 
 fn one_step() -> usize {
@@ -87,6 +92,7 @@ pub fn train_epoch(
         step_count: None,
         scores: None,
         negative_pixel_fraction: None,
+        fixed_players: None,
     }
 }
 
@@ -126,13 +132,15 @@ pub fn train_run(
     let mut progress = epoch_progress(first_epoch, config.epochs);
     for epoch in first_epoch..config.epochs {
         let mut record = train_epoch(&mut state, epoch, train, config, &device);
-        data::run::ensure_finite(
+        data::run::ensure_not_diverged(
             epoch,
             &[
                 ("d_loss", record.mean.d_loss),
                 ("g_loss", record.mean.g_loss),
             ],
         )?;
+        record.fixed_players = (config.fixed_player_batches)
+            .map(|batches| fixed_player_losses(&state, train, config, epoch, batches, &device));
         let grid = sample_grid(state.sampled_generator(), config, &plain);
         run.save_sample_grid(epoch, &grid, 8)?;
         if let Some(evaluator) = evaluator.filter(|_| config.eval_samples > 0) {
@@ -144,7 +152,7 @@ pub fn train_run(
                 &plain,
             );
             let values = data::figure::tensor_values(samples);
-            record.scores = Some(evaluator.score(&values, config.real_scale));
+            record.scores = Some(evaluator.score(&values, config.real_scale)?);
             record.negative_pixel_fraction = Some(negative_fraction(&values));
         }
         run.end_epoch(epoch, config.epochs, &state, &record, &mut progress)?;

@@ -5,10 +5,12 @@
 //! - [`loss`]: the minimax, non-saturating and hinge losses on discriminator logits;
 //! - [`train`]: the alternating training step, the `course` and `tuned` presets, per-step and
 //!   per-epoch logging;
+//! - [`fixed_players`]: the losses' minibatch noise with both players held fixed;
 //! - [`latent`]: interpolations and traversals of the latent space;
 
 pub mod cli;
 pub mod epoch;
+pub mod fixed_players;
 pub mod latent;
 pub mod loss;
 pub mod model;

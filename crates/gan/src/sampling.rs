@@ -38,7 +38,7 @@ pub fn score_samples(
     evaluator: &Evaluator,
     samples: Tensor<2>,
     config: &TrainConfig,
-) -> SampleScores {
+) -> anyhow::Result<SampleScores> {
     evaluator.score_tensor(samples, config.real_scale)
 }
 

@@ -19,34 +19,7 @@ pub fn train(
     selected: &SelectedDevice,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        config.batch_size > 1
-            && config.epochs > 0
-            && config.discriminator_steps > 0
-            && config.model.latent > 0,
-        "batch_size (at least 2), epochs, discriminator_steps and model.latent must be positive (change them with --set)"
-    );
-    let rate_ok = |rate: f64| rate.is_finite() && rate > 0.0;
-    anyhow::ensure!(
-        rate_ok(config.generator_learning_rate) && rate_ok(config.discriminator_learning_rate),
-        "generator_learning_rate ({}) and discriminator_learning_rate ({}) must be positive and \
-         finite (change them with --set)",
-        config.generator_learning_rate,
-        config.discriminator_learning_rate
-    );
-    anyhow::ensure!(
-        (0.0..1.0).contains(&config.beta1)
-            && (0.0..1.0).contains(&config.beta2)
-            && (0.0..1.0).contains(&config.model.dropout),
-        "beta1 ({}), beta2 ({}) and model.dropout ({}) must lie in [0, 1) (change them with --set)",
-        config.beta1,
-        config.beta2,
-        config.model.dropout
-    );
-    anyhow::ensure!(
-        (0.0..1.0).contains(&config.generator_average_decay),
-        "generator_average_decay must lie in [0, 1) (0 = no average; change it with --set)"
-    );
+    config.validate()?;
     let dataset = args.dataset();
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     anyhow::ensure!(
@@ -75,7 +48,7 @@ pub fn train(
         &selected.device,
     );
     let summary = match &evaluator {
-        Some(e) => json!({ "final": score_samples(e, samples, config) }),
+        Some(e) => json!({ "final": score_samples(e, samples, config)? }),
         None => json!({}),
     };
     run.finish(&summary)?;
@@ -172,7 +145,7 @@ pub fn evaluate(
         EVAL_SEED,
         device,
     );
-    let scores = score_samples(&evaluator, images, &config);
+    let scores = score_samples(&evaluator, images, &config)?;
     println!(
         "{}",
         eval::format_scores(&args.run.display().to_string(), &scores)

@@ -57,6 +57,10 @@ pub struct TrainConfig {
     /// Samples scored by the eval classifier after each epoch (FID, classes); 0 = none.
     #[config(default = 10_000)]
     pub eval_samples: usize,
+    /// After every epoch, both losses are measured with the players held fixed on this many
+    /// minibatches: the minibatch noise that the spread of the losses during training is read
+    /// against (GAN-Q3). None = not measured.
+    pub fixed_player_batches: Option<usize>,
 }
 
 /// Named starting points; every field can still be overridden on the command line.
@@ -100,6 +104,46 @@ impl Preset {
 }
 
 impl TrainConfig {
+    /// Refuses settings out of their range, naming the field, the value and what is allowed,
+    /// before anything is written (`train` calls it first).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.batch_size > 1
+                && self.epochs > 0
+                && self.discriminator_steps > 0
+                && self.model.latent > 0,
+            "batch_size (at least 2), epochs, discriminator_steps and model.latent must be positive (change them with --set)"
+        );
+        let rate_ok = |rate: f64| rate.is_finite() && rate > 0.0;
+        anyhow::ensure!(
+            rate_ok(self.generator_learning_rate) && rate_ok(self.discriminator_learning_rate),
+            "generator_learning_rate ({}) and discriminator_learning_rate ({}) must be positive and \
+             finite (change them with --set)",
+            self.generator_learning_rate,
+            self.discriminator_learning_rate
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.beta1)
+                && (0.0..1.0).contains(&self.beta2)
+                && (0.0..1.0).contains(&self.model.dropout),
+            "beta1 ({}), beta2 ({}) and model.dropout ({}) must lie in [0, 1) (change them with --set)",
+            self.beta1,
+            self.beta2,
+            self.model.dropout
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.generator_average_decay),
+            "generator_average_decay must lie in [0, 1) (0 = no average; change it with --set)"
+        );
+        anyhow::ensure!(
+            self.fixed_player_batches.is_none_or(|n| n >= 2),
+            "fixed_player_batches ({:?}) must be at least 2 (a spread needs two minibatches), or \
+             null to skip the measurement",
+            self.fixed_player_batches
+        );
+        Ok(())
+    }
+
     pub fn transform(&self) -> ImageTransform {
         ImageTransform {
             scale: self.real_scale,

@@ -4,10 +4,12 @@
 //! - [`train`]: CD-k / PCD-k with momentum and weight decay, the `course` and `strong`
 //!   presets, per-epoch monitoring;
 //! - [`ais`]: the true likelihood through annealed importance sampling, and exact partition
-//!   functions of small models.
+//!   functions of small models;
+//! - [`evaluate`]: `rbm evaluate`, a run's test likelihood by AIS or exactly.
 
 pub mod ais;
 pub mod cli;
+pub mod evaluate;
 pub mod inpaint;
 pub mod model;
 pub mod tasks;

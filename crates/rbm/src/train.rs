@@ -139,6 +139,49 @@ impl Preset {
 }
 
 impl TrainConfig {
+    /// Refuses settings out of their range, naming the field, the value and what is allowed,
+    /// before anything is written (`train` calls it first).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.batch_size > 0 && self.gibbs_steps > 0 && self.epochs > 0,
+            "batch_size, gibbs_steps and epochs must be positive (change them with --set)"
+        );
+        anyhow::ensure!(
+            self.model.hidden > 0 && self.model.visible == data::PIXELS && self.monitor_images > 0,
+            "model.hidden ({}) and monitor_images ({}) must be positive and model.visible ({}) must \
+             be {} (one unit per pixel; change them with --set)",
+            self.model.hidden,
+            self.monitor_images,
+            self.model.visible,
+            data::PIXELS
+        );
+        anyhow::ensure!(
+            self.learning_rate.is_finite()
+                && self.learning_rate > 0.0
+                && self.weight_decay >= 0.0
+                && (0.0..1.0).contains(&self.momentum)
+                && (0.0..1.0).contains(&self.final_momentum),
+            "learning_rate ({}) must be positive and finite, weight_decay ({}) at least 0, and \
+             momentum ({}) and final_momentum ({}) in [0, 1) (change them with --set)",
+            self.learning_rate,
+            self.weight_decay,
+            self.momentum,
+            self.final_momentum
+        );
+        anyhow::ensure!(
+            self.final_gibbs_steps == 0 || self.gibbs_ramp_epochs > 0,
+            "final_gibbs_steps = {} needs gibbs_ramp_epochs > 0 (the epochs over which k rises; \
+             change it with --set gibbs_ramp_epochs=N)",
+            self.final_gibbs_steps
+        );
+        anyhow::ensure!(
+            self.learning_rate_decay > 0.0 && self.learning_rate_decay <= 1.0,
+            "learning_rate_decay = {} must be in (0, 1] (1 keeps the rate constant)",
+            self.learning_rate_decay
+        );
+        Ok(())
+    }
+
     pub fn transform(&self) -> ImageTransform {
         ImageTransform {
             scale: Scale::ZeroOne,

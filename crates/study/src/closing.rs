@@ -54,13 +54,47 @@ pub struct Diffusion {
     pub head_to_head: Option<HeadToHead>,
 }
 
+/// CREATIVE's comparison of the diffusion model (guidance 2) with the project's VAE and GAN
+/// on Fashion-MNIST, at one sample count.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HeadToHead {
     pub samples: usize,
+    /// Network evaluations per diffusion sample at the sampler and guidance compared.
+    #[serde(default)]
+    pub network_calls: usize,
     pub diffusion_fid: f64,
     pub vae_fid: f64,
     pub gan_fid: f64,
     pub floor_fid: f64,
+    #[serde(default)]
+    pub diffusion_recall: f64,
+    #[serde(default)]
+    pub gan_recall: f64,
+    #[serde(default)]
+    pub diffusion_coverage: f64,
+    #[serde(default)]
+    pub gan_coverage: f64,
+}
+
+impl HeadToHead {
+    /// The comparison CREATIVE measured, if its guidance sweep holds guidance 2.
+    pub fn of(study: &creative_study::DiffusionStudy) -> Option<Self> {
+        let e = study.guidance.iter().find(|e| e.guidance == 2.0)?;
+        Some(Self {
+            samples: e.samples,
+            network_calls: e
+                .sampler
+                .network_calls(study.config.diffusion_steps, e.guidance),
+            diffusion_fid: e.scores.fid,
+            vae_fid: study.vae.scores.fid,
+            gan_fid: study.gan.scores.fid,
+            floor_fid: study.floor_sweep.fid,
+            diffusion_recall: e.scores.precision_recall.recall,
+            gan_recall: study.gan.scores.precision_recall.recall,
+            diffusion_coverage: e.scores.density_coverage.coverage,
+            gan_coverage: study.gan.scores.density_coverage.coverage,
+        })
+    }
 }
 
 impl Closing {
@@ -104,13 +138,7 @@ impl Closing {
             vae_gap: vae_q1.map(|q1| q1.gap),
             gan_seed_fid_spread: gan_q3.map(|q3| q3.final_fid_spread),
             diffusion: creative_q.map(|c| Diffusion {
-                head_to_head: (c.guidance.iter().find(|e| e.guidance == 2.0)).map(|e| HeadToHead {
-                    samples: e.samples,
-                    diffusion_fid: e.scores.fid,
-                    vae_fid: c.vae.scores.fid,
-                    gan_fid: c.gan.scores.fid,
-                    floor_fid: c.floor_sweep.fid,
-                }),
+                head_to_head: HeadToHead::of(&c),
                 headline: c.headline,
                 floor: c.floor_headline,
                 classifier_test_accuracy: c.classifier_test_accuracy,
@@ -120,7 +148,7 @@ impl Closing {
 }
 
 /// Section `T::ID`'s numbers read as `T`; `None` when the run did not write them.
-fn read<T: Answer>(reports: &Path) -> anyhow::Result<Option<T>> {
+pub fn read<T: Answer>(reports: &Path) -> anyhow::Result<Option<T>> {
     let path = reports.join("numbers").join(format!("{}.json", T::ID));
     if !path.exists() {
         return Ok(None);

@@ -138,4 +138,53 @@ mod tests {
             .unwrap_err();
         assert!(format!("{err:#}").contains("latnet"), "{err:#}");
     }
+
+    #[test]
+    fn a_diverging_run_stops_in_its_first_epoch_and_saves_nothing_of_it() {
+        let runs = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        let flags = [
+            "--set",
+            "learning_rate=1e30",
+            "--set",
+            "epochs=1",
+            "--set",
+            "train_limit=500",
+            "--set",
+            "eval_samples=0",
+        ];
+        data::train_checks::stops_diverging_in_epoch_1("vae", runs.path(), &flags, "loss", run)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_run_killed_in_its_last_epoch_resumes_to_the_same_weights() {
+        let runs = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| dispatch(Cli::try_parse_from(args)?);
+        let flags = [
+            "--set",
+            "epochs=2",
+            "--set",
+            "train_limit=500",
+            "--set",
+            "eval_samples=0",
+        ];
+        data::train_checks::resumes_bit_exact(
+            "cli::tests::a_run_killed_in_its_last_epoch_resumes_to_the_same_weights",
+            "vae",
+            runs.path(),
+            &flags,
+            run,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn random_hostile_settings_are_refused_or_accepted_never_a_panic() {
+        data::train_checks::hostile_settings_never_panic(
+            &crate::train::Preset::Strong.config(crate::model::Backbone::Mlp),
+            crate::train::TrainConfig::validate,
+        )
+        .unwrap();
+    }
 }

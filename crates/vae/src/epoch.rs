@@ -180,15 +180,16 @@ pub fn train_run(
     let mut progress = epoch_progress(first_epoch, config.epochs);
     for epoch in first_epoch..config.epochs {
         let mut record = train_epoch(&mut state, epoch, train, config, &device);
-        data::run::ensure_finite(epoch, &[("loss", record.mean.loss)])?;
+        data::run::ensure_not_diverged(epoch, &[("loss", record.mean.loss)])?;
         let model = state.model.valid();
         let grid = sample_means(&model, latent, 64, config.seed ^ 0xF1, &plain);
         run.save_sample_grid(epoch, &data::figure::tensor_values(grid), 8)?;
         record.test = (test_images.as_ref()).map(|x| test_elbo(&model, x.clone(), EVAL_SEED));
-        record.scores = evaluator.filter(|_| config.eval_samples > 0).map(|e| {
+        let scored = evaluator.filter(|_| config.eval_samples > 0).map(|e| {
             let samples = sample_means(&model, latent, config.eval_samples, EVAL_SEED, &plain);
             e.score_tensor(samples, data::Scale::ZeroOne)
         });
+        record.scores = scored.transpose()?;
         record.importance = (config.importance_samples > 0).then(|| {
             let x = binarised_test(test, config.importance_images, &plain);
             estimate(&model, x, config.importance_samples, EVAL_SEED, &plain)

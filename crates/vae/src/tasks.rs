@@ -23,14 +23,7 @@ pub fn train(
     selected: &SelectedDevice,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        config.batch_size > 0 && config.epochs > 0 && config.model.latent > 0,
-        "batch_size, epochs and model.latent must be positive (change them with --set)"
-    );
-    anyhow::ensure!(
-        config.learning_rate > 0.0 && config.learning_rate_decay > 0.0 && config.kl_weight >= 0.0,
-        "learning_rate and learning_rate_decay must be positive and kl_weight at least 0"
-    );
+    config.validate()?;
     let dataset = args.dataset();
     let train = ImageSet::load(dataset, Split::Train, data_dir)?.limited(config.train_limit);
     let test = ImageSet::load(dataset, Split::Test, data_dir)?;
@@ -62,7 +55,7 @@ pub fn train(
     let model = state.model.valid();
     let device = &selected.device;
     let elbo = test_elbo(&model, binarised_test(&test, 0, device), EVAL_SEED);
-    let scores = evaluator.as_ref().map(|e| {
+    let scores = (evaluator.as_ref()).map(|e| {
         let samples = sample_means(
             &model,
             config.model.latent,
@@ -72,6 +65,7 @@ pub fn train(
         );
         e.score_tensor(samples, data::Scale::ZeroOne)
     });
+    let scores = scores.transpose()?;
     let summary = json!({ "test": elbo, "scores": scores });
     run.finish(&summary)?;
     println!("trained {}: {}", run.dir.display(), summary);

@@ -108,6 +108,49 @@ impl Preset {
 }
 
 impl TrainConfig {
+    /// Refuses settings out of their range, naming the field, the value and what is allowed,
+    /// before anything is written (`train` calls it first).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let m = &self.model;
+        anyhow::ensure!(
+            self.batch_size > 0
+                && self.epochs > 0
+                && m.latent > 0
+                && m.hidden.iter().all(|&w| w > 0)
+                && m.channels.iter().all(|&c| c > 0),
+            "batch_size ({}), epochs ({}), model.latent ({}), every model.hidden width ({:?}) \
+             and model.channels ({:?}) must be positive (change them with --set)",
+            self.batch_size,
+            self.epochs,
+            m.latent,
+            m.hidden,
+            m.channels
+        );
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        anyhow::ensure!(
+            positive(self.learning_rate)
+                && positive(self.loss_scale)
+                && self.learning_rate_decay > 0.0
+                && self.learning_rate_decay <= 1.0
+                && self.kl_weight.is_finite()
+                && self.kl_weight >= 0.0,
+            "learning_rate ({}) and loss_scale ({}) must be positive and finite, \
+             learning_rate_decay ({}) in (0, 1] and kl_weight ({}) finite and at least 0 (change \
+             them with --set)",
+            self.learning_rate,
+            self.loss_scale,
+            self.learning_rate_decay,
+            self.kl_weight
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.beta1) && (0.0..1.0).contains(&self.beta2),
+            "beta1 ({}) and beta2 ({}) must lie in [0, 1) (change them with --set)",
+            self.beta1,
+            self.beta2
+        );
+        Ok(())
+    }
+
     /// How training batches are drawn: [0, 1] targets, binarised as configured.
     pub fn transform(&self) -> ImageTransform {
         ImageTransform {

@@ -2,17 +2,23 @@
 
 use anyhow::bail;
 
-/// Stops a run whose epoch `index` (0-based) ended with a non-finite value among `values`
-/// (named), before the epoch is scored, logged or checkpointed: the run's last checkpoint
-/// stays its last good state.
-pub fn ensure_finite(index: usize, values: &[(&str, f64)]) -> anyhow::Result<()> {
+/// Largest magnitude a checked value may reach. What the loops check are losses per image
+/// (hundreds of nats at most), errors per pixel and sums of weights (thousands): only weights
+/// blown up by too large a step reach this, while their values are still finite in f32.
+pub const DIVERGED_MAGNITUDE: f64 = 1e9;
+
+/// Stops a run whose epoch `index` (0-based) ended with a value among `values` (named) that
+/// is not finite or beyond [`DIVERGED_MAGNITUDE`], before the epoch is scored, logged or
+/// checkpointed: the run's last checkpoint stays its last good state.
+pub fn ensure_not_diverged(index: usize, values: &[(&str, f64)]) -> anyhow::Result<()> {
     let bad: Vec<String> = (values.iter())
-        .filter(|(_, value)| !value.is_finite())
-        .map(|(name, value)| format!("{name} = {value}"))
+        .filter(|(_, value)| !value.is_finite() || value.abs() > DIVERGED_MAGNITUDE)
+        .map(|(name, value)| format!("{name} = {value:e}"))
         .collect();
     anyhow::ensure!(
         bad.is_empty(),
-        "epoch {}: {}: training diverged (is a learning rate too large?); nothing of this \
+        "epoch {}: {}: training diverged (a value is not finite or beyond ±{DIVERGED_MAGNITUDE:e}; \
+         is a learning rate too large?); nothing of this \
          epoch was saved, so the run ends at its last checkpoint; start it again with smaller \
          learning rates (--overwrite)",
         index + 1,
@@ -80,8 +86,8 @@ mod tests {
 
     #[test]
     fn a_non_finite_loss_stops_the_run_naming_the_epoch_and_the_value() {
-        ensure_finite(3, &[("loss", 0.25), ("kl", 1.0)]).unwrap();
-        let err = ensure_finite(3, &[("d_loss", f64::NAN), ("g_loss", f64::INFINITY)])
+        ensure_not_diverged(3, &[("loss", 0.25), ("kl", -1e8)]).unwrap();
+        let err = ensure_not_diverged(3, &[("d_loss", f64::NAN), ("g_loss", f64::INFINITY)])
             .unwrap_err()
             .to_string();
         assert!(
@@ -89,5 +95,17 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("diverged"), "{err}");
+    }
+
+    #[test]
+    fn a_finite_value_blown_up_by_a_huge_step_stops_the_run_too() {
+        // The RBM at learning rate 1e30: finite weights, a pseudo-likelihood of -2.9e31.
+        let err = ensure_not_diverged(0, &[("pseudo_likelihood_exact", -2.9e31)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("epoch 1") && err.contains("pseudo_likelihood_exact = -2.9e31"),
+            "{err}"
+        );
     }
 }

@@ -40,7 +40,7 @@ pub use files::{
     read_records, save_module, save_optimizer, save_trained, verify_checksum, write_atomically,
     write_checksum, write_json,
 };
-pub use guards::{check_run_name, ensure_finite};
+pub use guards::{check_run_name, ensure_not_diverged};
 pub use hooks::{EpochHook, SampleGrid, fields};
 pub use lock::RunLock;
 pub use shared::{config_hash, load_latest, shared};

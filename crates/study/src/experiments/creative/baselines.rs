@@ -76,7 +76,7 @@ pub fn vae(setup: &Setup) -> anyhow::Result<Baseline> {
             samples,
             Scale::ZeroOne,
             &setup.ctx.selected.autodiff(),
-        ),
+        )?,
         grid: data::figure::tensor_values(grid),
     })
 }
@@ -122,7 +122,7 @@ pub fn gan(setup: &Setup) -> anyhow::Result<Baseline> {
         train_images: train.len(),
         train_seconds: records.iter().map(|r| r.record.train_seconds).sum(),
         parameters: generator.num_params(),
-        scores: gan::sampling::score_samples(&setup.evaluator, samples, &config),
+        scores: gan::sampling::score_samples(&setup.evaluator, samples, &config)?,
         grid: gan::sampling::unit_values(grid, config.real_scale),
     })
 }

@@ -232,13 +232,13 @@ impl<'a> Setup<'a> {
             sampler_label(sampler).replace(' ', "")
         );
         let compute = || {
-            Ok(measure(
+            measure(
                 &model.unet,
                 &model.config,
                 &self.evaluator,
                 (n, guidance, sampler, 0),
                 self.ctx.device(),
-            ))
+            )
         };
         if model.shipped {
             // Sampling thousands of images from the shipped model takes most of an hour on a
@@ -254,7 +254,7 @@ impl<'a> Setup<'a> {
         let pixels = eval::evaluator::unit_pixels(&self.train.clone().limited(n));
         self.cached(&format!("floor-fashion-n{n}"), || {
             let autodiff = self.ctx.selected.autodiff();
-            Ok((self.evaluator).score_for_verdict(&pixels, data::Scale::ZeroOne, &autodiff))
+            (self.evaluator).score_for_verdict(&pixels, data::Scale::ZeroOne, &autodiff)
         })
     }
 }

@@ -143,15 +143,18 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
     let score = |chains: &Tensor<2>| {
         evaluator.score_tensor_for_verdict(chains.clone(), data::Scale::ZeroOne, &autodiff)
     };
-    let (dbm_scores, rbm_scores) = (score(&dbm_chains.last), score(&rbm_chains.last));
+    let (dbm_scores, rbm_scores) = (score(&dbm_chains.last)?, score(&rbm_chains.last)?);
     let strong_rbm = strong
         .zip(strong_chains)
-        .map(|((trained, evaluation), chains)| StrongRbm {
-            scores: score(&chains.last),
-            sampling_ms_1000: chains.ms_1000,
-            config: trained.config,
-            evaluation,
-        });
+        .map(|((trained, evaluation), chains)| -> anyhow::Result<_> {
+            Ok(StrongRbm {
+                scores: score(&chains.last)?,
+                sampling_ms_1000: chains.ms_1000,
+                config: trained.config,
+                evaluation,
+            })
+        })
+        .transpose()?;
     let (dbm_ll, dbm_log_z) = setup.dbm_log_likelihood(&trained.dbm, &trained.config);
     let (rbm_ll, rbm_log_z) = setup.rbm_log_likelihood(&rbm);
     write_family_record(setup, &trained, &dbm_chains, &dbm_scores)?;

@@ -315,9 +315,7 @@ fn last_epoch_std(records: &[Logged], pick: fn(&StepStats) -> f64) -> f64 {
         return f64::NAN;
     };
     let values: Vec<f64> = last.record.steps.iter().map(pick).collect();
-    let n = values.len().max(1) as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+    gan::fixed_players::Spread::of(&values).std
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use eval::FamilyRecord;
 use serde::{Deserialize, Serialize};
 
 use super::Setup;
+use crate::closing::HeadToHead;
+use crate::experiments::creative::DiffusionStudy;
 use gan::model::Backbone;
 
 pub static EXPERIMENT: Question = Question {
@@ -22,14 +24,22 @@ pub struct GanEntries {
     pub family: FamilyRecord,
     /// GAN-Q5's course CNN, the convolutional reference model.
     pub course_cnn: FamilyRecord,
+    /// The other families' entries of this run (RBM, DBM, VAE), to set the GANs beside.
+    #[serde(default)]
+    pub others: Vec<FamilyRecord>,
+    /// CREATIVE's comparison of the diffusion model with this project's VAE and GAN on
+    /// Fashion-MNIST, when CREATIVE ran.
+    #[serde(default)]
+    pub diffusion: Option<HeadToHead>,
 }
 
 impl Answer for GanEntries {
     const ID: &'static str = "GAN-Q6";
 }
 
-/// GAN-Q6: the GAN's entries in the comparison of the families; `cargo xtask all` puts every
-/// family's entries side by side in this section's table.
+/// GAN-Q6: the GAN's entries in the comparison of the families, beside the other families'
+/// entries and CREATIVE's diffusion comparison (GAN-Q6 runs after every other experiment);
+/// `cargo xtask all` puts every family's entries side by side in this section's table.
 fn run(ctx: &Setup) -> anyhow::Result<()> {
     let config = ctx.tuned(Backbone::Mlp);
     let trained = ctx.train("q1-tuned-mlp", &config)?;
@@ -39,9 +49,15 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let (name, cnn_config) = super::q5_backbones::backbone_run(ctx, Backbone::Cnn);
     let cnn = ctx.train(&name, &cnn_config)?;
     let cnn_record = family_record(ctx, "GAN (course CNN)", &cnn, &cnn_config, "gan-cnn")?;
+    let reports = ctx.ctx.reports();
+    let diffusion = crate::closing::read::<DiffusionStudy>(reports)?;
     ctx.ctx.write_answer(&GanEntries {
         family: record,
         course_cnn: cnn_record,
+        others: (["rbm", "dbm", "vae"].iter())
+            .flat_map(|family| FamilyRecord::read_all(reports, family))
+            .collect(),
+        diffusion: diffusion.as_ref().and_then(HeadToHead::of),
     })
 }
 
@@ -60,8 +76,11 @@ fn family_record(
     // As many samples as RBM-Q3 scores, for comparable FIDs (FID is biased upwards for
     // small sample counts).
     let values = tensor_values(ctx.samples(&trained.generator, config, ctx.budget.family_samples));
-    let scores =
-        (ctx.evaluator).score_for_verdict(&values, config.real_scale, &ctx.ctx.selected.autodiff());
+    let scores = (ctx.evaluator).score_for_verdict(
+        &values,
+        config.real_scale,
+        &ctx.ctx.selected.autodiff(),
+    )?;
     let shown: Vec<f32> = values[..10 * data::PIXELS]
         .iter()
         .map(|&v| config.real_scale.to_unit(v))

@@ -374,7 +374,7 @@ mod tests {
         );
         let q3 = render(&results, "RBM-Q3", vec![]);
         assert!(
-            q3.contains("The 10,000 chains from noise after 1000 steps, scored as samples by the eval classifier: told from real digits 99.4%"),
+            q3.contains("The 10,000 chains from noise after 1000 steps, scored as samples by the eval classifier: told from real digits 99.8%"),
             "{q3}"
         );
         let q4 = render(&results, "RBM-Q4", vec![("accuracy_intact", 0.988.into())]);

@@ -269,7 +269,7 @@ fn family_record(
         probabilities,
         data::Scale::ZeroOne,
         &ctx.ctx.selected.autodiff(),
-    );
+    )?;
     let (path, samples_figure) = ctx.ctx.figure("family-rbm.png");
     save_png(&digit_grid(&shown, 10, None), &path)?;
     Ok(FamilyRecord {

@@ -234,7 +234,7 @@ impl<'a> Setup<'a> {
     }
 
     /// Eval scores of `samples` `[n, 784]` in [0, 1], with the verdict scores.
-    pub fn score(&self, samples: Tensor<2>) -> SampleScores {
+    pub fn score(&self, samples: Tensor<2>) -> anyhow::Result<SampleScores> {
         let autodiff = self.ctx.selected.autodiff();
         (self.evaluator).score_tensor_for_verdict(samples, data::Scale::ZeroOne, &autodiff)
     }

@@ -145,14 +145,14 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let width = ae_config.widths.last().copied().unwrap_or(64);
     let drawn = draw(ctx, &autoencoder, &vae, &codes, width);
     let samples = vec![
-        decoded("VAE, z ~ N(0, I)", ctx.score(drawn.vae.clone())),
+        decoded("VAE, z ~ N(0, I)", ctx.score(drawn.vae.clone())?),
         decoded(
             "auto-encoder, codes ~ U(0, 1)^64",
-            ctx.score(drawn.uniform.clone()),
+            ctx.score(drawn.uniform.clone())?,
         ),
         decoded(
             "auto-encoder, codes ~ Gaussian fitted per unit",
-            ctx.score(drawn.fitted.clone()),
+            ctx.score(drawn.fitted.clone())?,
         ),
     ];
     figures(ctx, &grey, &recon, &drawn)?;

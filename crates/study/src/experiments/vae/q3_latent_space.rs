@@ -224,7 +224,7 @@ fn measure_sizes(
         rows.push(Row {
             elbo: test_elbo(&model, binary.clone(), EVAL_SEED),
             likelihood: estimate(&model, binary.clone(), k, EVAL_SEED, device),
-            scores: ctx.score(ctx.samples(&trained, ctx.budget.eval_samples)),
+            scores: ctx.score(ctx.samples(&trained, ctx.budget.eval_samples))?,
             latent,
             name,
             model,

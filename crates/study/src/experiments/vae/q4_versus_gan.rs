@@ -262,7 +262,7 @@ fn vae_entry(
         test_elbo: trained.last()?.test.map(|t| t.elbo),
         test_elbo_images: trained.last()?.test.map(|t| t.images),
     };
-    Ok(described.with(draw(ctx, |n| ctx.samples(&trained, n), Scale::ZeroOne)))
+    Ok(described.with(draw(ctx, |n| ctx.samples(&trained, n), Scale::ZeroOne)?))
 }
 
 /// Trains (or reloads) the GAN-Q5 run of `backbone` and measures it.
@@ -287,7 +287,7 @@ fn gan_entry(
         ctx,
         |n| gan_ctx.samples(generator, &config, n),
         config.real_scale,
-    );
+    )?;
     let described = Described {
         label,
         trained_on: format!(
@@ -308,22 +308,22 @@ fn gan_entry(
 
 /// Milliseconds to draw 1000 samples (after one warm-up draw, so that one-off allocations
 /// are not counted), then the profile's samples as [0, 1] values and their measurements.
-fn draw(ctx: &Setup, sample: impl Fn(usize) -> Tensor<2>, scale: Scale) -> Drawn {
+fn draw(ctx: &Setup, sample: impl Fn(usize) -> Tensor<2>, scale: Scale) -> anyhow::Result<Drawn> {
     let _ = tensor_values(sample(1000));
     let started = std::time::Instant::now();
     let _ = tensor_values(sample(1000));
     let sampling_ms_1000 = started.elapsed().as_secs_f64() * 1000.0;
     let values = unit_values(sample(ctx.budget.eval_samples), scale);
-    Drawn {
+    Ok(Drawn {
         sampling_ms_1000,
         scores: (ctx.evaluator).score_for_verdict(
             &values,
             Scale::ZeroOne,
             &ctx.ctx.selected.autodiff(),
-        ),
+        )?,
         grey_band_share: grey_fraction(&values),
         values,
-    }
+    })
 }
 
 /// Parameters of a VAE's decoder: those under its decoder-side fields (`decoder` of the MLP;

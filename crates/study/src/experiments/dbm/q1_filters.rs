@@ -111,6 +111,17 @@ pub struct FilterShapes {
     pub layer_1: Shape,
     /// The DBM's second layer seen in pixel space, `W² W¹`.
     pub layer_2: Shape,
+    /// The strong RBM of the RBM part (RBM-Q1), where this checkout ships it: the RBM the
+    /// assignment names, beside the comparison RBM trained like the DBM's bottom layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_part: Option<PreviousRbm>,
+}
+
+/// The RBM part's strong RBM: its settings and the shape of its filters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PreviousRbm {
+    pub config: rbm::TrainConfig,
+    pub shape: Shape,
 }
 
 impl Answer for FilterShapes {
@@ -135,6 +146,16 @@ fn run(setup: &Setup) -> anyhow::Result<()> {
             "dbm-q1-layer-2-filters.png",
             model.weights_2.val().matmul(model.weights_1.val()),
         )?,
+        previous_part: match setup.strong_rbm()? {
+            Some((strong, _)) => Some(PreviousRbm {
+                shape: figure(
+                    "dbm-q1-strong-rbm-filters.png",
+                    strong.state.rbm.weights.val(),
+                )?,
+                config: strong.config,
+            }),
+            None => None,
+        },
         dbm_config: dbm.config,
         rbm_config: rbm.config,
     };

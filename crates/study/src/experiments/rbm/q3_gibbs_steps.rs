@@ -52,7 +52,15 @@ pub struct TrainingRun {
     /// Every epoch's monitor (pseudo-likelihoods in nats per image, reconstruction error per
     /// pixel, training seconds).
     pub epochs: Vec<Logged<NoExtra>>,
+    /// Its chains from noise after the last step count, scored as samples (absent from
+    /// numbers written before they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<SampleScores>,
 }
+
+/// Chains from noise each training's model is sampled with: enough to rank the three, fewer
+/// than the family comparison's, to keep the section's run short.
+const COMPARED_CHAINS: usize = 2_000;
 
 /// RBM-Q3's numbers: the chains of the model, its samples, and its training by CD-1, CD-k
 /// and PCD-1.
@@ -104,7 +112,11 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         chains,
         noise_chain_scores,
         sample_scores,
-        training: train_each_way(ctx, &config)?,
+        training: train_each_way(
+            ctx,
+            &config,
+            COMPARED_CHAINS.min(model.batch.labels.dims()[0]),
+        )?,
         config,
     };
     ctx.ctx.write_answer(&numbers)
@@ -227,8 +239,13 @@ fn shipped_strong_record(ctx: &Setup, n: usize) -> anyhow::Result<Option<FamilyR
     Ok(Some(record))
 }
 
-/// Gibbs steps in training: CD-1, CD-k and PCD-1 on the same data, same budget of epochs.
-fn train_each_way(ctx: &Setup, config: &TrainConfig) -> anyhow::Result<Vec<TrainingRun>> {
+/// Gibbs steps in training: CD-1, CD-k and PCD-1 on the same data, same budget of epochs,
+/// each model's `chains` chains from noise scored as samples.
+fn train_each_way(
+    ctx: &Setup,
+    config: &TrainConfig,
+    chains: usize,
+) -> anyhow::Result<Vec<TrainingRun>> {
     let k = ctx.budget.long_cd_steps;
     let mut training = Vec::new();
     for (label, persistent, steps) in [
@@ -250,9 +267,28 @@ fn train_each_way(ctx: &Setup, config: &TrainConfig) -> anyhow::Result<Vec<Train
             ais_test_log_likelihood: ll,
             ais: estimate,
             epochs: records,
+            samples: Some(noise_samples(ctx, &trained.rbm, chains)?),
         });
     }
     Ok(training)
+}
+
+/// `n` chains of `rbm` started at uniform noise, after the last step count, scored as samples.
+fn noise_samples(ctx: &Setup, rbm: &rbm::Rbm, n: usize) -> anyhow::Result<SampleScores> {
+    let start = Tensor::<2>::random(
+        [n, data::PIXELS],
+        Distribution::Bernoulli(0.5),
+        ctx.device(),
+    );
+    let last = (rbm
+        .gibbs_snapshots(start, &[STEPS[STEPS.len() - 1]])
+        .into_iter())
+    .next()
+    .context("one snapshot")?;
+    let autodiff = ctx.ctx.selected.autodiff();
+    ctx.ctx
+        .evaluator()?
+        .score_tensor_for_verdict(last, data::Scale::ZeroOne, &autodiff)
 }
 
 /// Chains' final visible probabilities scored as the RBM family's samples, with the first

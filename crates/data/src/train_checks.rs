@@ -1,7 +1,7 @@
 //! What every model crate's command-line tests check of its `train` command, written once:
-//! bad settings refused before a run folder exists, divergence stopped in the first epoch, a
-//! resumed run ending bit for bit where an uninterrupted one ends. Each takes the crate's own
-//! parse-and-dispatch as `run` and says what went wrong, if anything.
+//! bad settings refused before a run folder exists, random hostile settings refused or
+//! accepted but never a panic, divergence stopped in the first epoch, a resumed run ending bit
+//! for bit where an uninterrupted one ends. Each says what went wrong, if anything.
 
 use std::path::{Path, PathBuf};
 

@@ -55,24 +55,25 @@ pub fn fixed_player_losses(
     let seed = data::seed::mix(config.seed, FIXED_PLAYER_STREAM, epoch as u64);
     let batcher = ImageBatcher::new(config.transform()).for_epoch(epoch as u64);
     let order = BatchOrder::shuffled_full(config.batch_size, seed).epoch(train.len(), 0);
-    let (mut d_losses, mut g_losses) = (Vec::new(), Vec::new());
+    // Both losses of every minibatch, read back from the device in one transfer.
+    let mut losses = Vec::new();
     for (i, indices) in order.iter().take(batches).enumerate() {
         let real = batcher.batch_indices(train, indices, device).images;
         let codes = fixed_normal(indices.len(), config.model.latent, seed ^ i as u64, device);
         let fake = state.generator.forward(codes).detach();
         let real_logits = state.discriminator.forward(real).detach();
         let fake_logits = state.discriminator.forward(fake).detach();
-        let losses = Tensor::cat(
-            vec![
-                config.loss.discriminator(real_logits, fake_logits.clone()),
-                config.loss.generator(fake_logits),
-            ],
-            0,
-        );
-        let values = data::figure::tensor_values(losses);
-        d_losses.push(f64::from(values[0]));
-        g_losses.push(f64::from(values[1]));
+        losses.push(config.loss.discriminator(real_logits, fake_logits.clone()));
+        losses.push(config.loss.generator(fake_logits));
     }
+    if losses.is_empty() {
+        return FixedPlayerLosses::default();
+    }
+    let values: Vec<f64> = (data::figure::tensor_values(Tensor::cat(losses, 0)).into_iter())
+        .map(f64::from)
+        .collect();
+    let d_losses: Vec<f64> = values.iter().step_by(2).copied().collect();
+    let g_losses: Vec<f64> = values.iter().skip(1).step_by(2).copied().collect();
     FixedPlayerLosses {
         batches: d_losses.len(),
         d_loss: Spread::of(&d_losses),

@@ -270,3 +270,7 @@ fn window_mean(window: &[serde_json::Value]) -> serde_json::Value {
     }
     sums.into()
 }
+
+#[cfg(test)]
+#[path = "ship_tests.rs"]
+mod tests;

@@ -265,30 +265,44 @@ impl<'a> Setup<'a> {
 }
 
 /// Per-step series of one figure over a whole run, x = global step. Every epoch is drawn at
-/// the coarsest window any epoch was thinned to (a shipped run keeps its last epoch whole):
-/// otherwise that epoch's step-to-step noise would look like a burst at the end.
+/// the [`common_window`]: otherwise a shipped run's whole last epoch, with its step-to-step
+/// noise, would look like a burst at the end.
 fn step_series(name: &str, records: &[Logged], pick: fn(&StepStats) -> f64) -> Series {
-    let stride = (records.iter())
-        .map(|r| r.record.step_stride.max(1))
-        .max()
-        .unwrap_or(1);
+    let window = common_window(records);
     let mut points = Vec::new();
     let mut before = 0.0;
     for r in records {
-        let positioned: Vec<(f64, f64)> = (r.record.positioned_steps())
-            .map(|(step, s)| (before + step, pick(s)))
-            .collect();
-        let per_window = (stride / r.record.step_stride.max(1)).max(1);
-        points.extend(positioned.chunks(per_window).map(|window| {
-            let n = window.len() as f64;
-            let (x, y) = window
-                .iter()
-                .fold((0.0, 0.0), |(x, y), (wx, wy)| (x + wx, y + wy));
-            (x / n, y / n)
-        }));
+        points
+            .extend((windowed(&r.record, pick, window).into_iter()).map(|(x, y)| (before + x, y)));
         before += r.record.step_count() as f64;
     }
     Series::new(name, points)
+}
+
+/// The coarsest window any epoch of a run was thinned to (a shipped run keeps its last epoch
+/// whole): every epoch is read at it, so that all its epochs compare.
+fn common_window(records: &[Logged]) -> usize {
+    (records.iter())
+        .map(|r| r.record.step_stride.max(1))
+        .max()
+        .unwrap_or(1)
+}
+
+/// One epoch's step figure as means over `window` steps (a thinned record's own windows,
+/// averaged further where `window` is coarser): each mean's position in the epoch (in steps)
+/// and its value.
+fn windowed(record: &EpochRecord, pick: fn(&StepStats) -> f64, window: usize) -> Vec<(f64, f64)> {
+    let per_window = (window / record.step_stride.max(1)).max(1);
+    let positioned: Vec<(f64, f64)> = (record.positioned_steps())
+        .map(|(step, s)| (step, pick(s)))
+        .collect();
+    (positioned.chunks(per_window))
+        .map(|chunk| {
+            let n = chunk.len() as f64;
+            let (x, y) = (chunk.iter()).fold((0.0, 0.0), |(x, y), (cx, cy)| (x + cx, y + cy));
+            (x / n, y / n)
+        })
+        .collect()
 }
 
 /// Per-epoch series of an eval figure.

@@ -8,7 +8,7 @@ use data::plot::{LinePlot, Series};
 use eval::SampleScores;
 use serde::{Deserialize, Serialize};
 
-use super::{Logged, Setup, epoch_series, last_epoch_std};
+use super::{Logged, Setup, common_window, epoch_series, last_epoch_std, windowed};
 use gan::epoch::EpochRecord;
 use gan::fixed_players::Spread;
 use gan::model::Backbone;
@@ -201,15 +201,6 @@ fn noise_plot(seed: u64, records: &[Logged]) -> Option<LinePlot> {
     Some(plot)
 }
 
-/// The coarsest window any epoch of a run was thinned to: every epoch is read at it, so that
-/// a shipped run's whole last epoch compares with its thinned ones.
-fn common_window(records: &[Logged]) -> usize {
-    (records.iter())
-        .map(|r| r.record.step_stride.max(1))
-        .max()
-        .unwrap_or(1)
-}
-
 /// Minibatches seed 0's players are held fixed on after every epoch: the standard deviation
 /// of their losses is then known to about 9% (1/sqrt(2 (n - 1))).
 const FIXED_PLAYER_BATCHES: usize = 64;
@@ -231,11 +222,12 @@ fn noise_ratio(record: &EpochRecord, pick: Pick, window: usize) -> Option<NoiseR
         g_loss: fixed.g_loss.std,
         ..Default::default()
     });
-    let per_value = (window / record.step_stride.max(1)).max(1);
-    let values: Vec<f64> = (record.steps.chunks(per_value))
-        .map(|chunk| chunk.iter().map(pick).sum::<f64>() / chunk.len() as f64)
+    let values: Vec<f64> = (windowed(record, pick, window).into_iter())
+        .map(|(_, value)| value)
         .collect();
-    let noise_of_mean = fixed_std / ((per_value * record.step_stride.max(1)) as f64).sqrt();
+    let stride = record.step_stride.max(1);
+    let steps_per_value = (window / stride).max(1) * stride;
+    let noise_of_mean = fixed_std / (steps_per_value as f64).sqrt();
     Some(NoiseRatio {
         fixed_std,
         ratio: Spread::of(&values).std / noise_of_mean,

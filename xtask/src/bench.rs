@@ -33,55 +33,84 @@ pub struct GemmTiming {
     pub gflops: f64,
 }
 
+/// The side of the square product whose rate is taken as the machine's peak: large enough
+/// for every kernel to run at its best, small enough to time in a second.
+pub const PEAK_SIDE: usize = 2048;
+
+/// Median seconds of an `[m, k] x [k, n]` product: `repeats` timed runs after `warmup`
+/// untimed ones.
+fn time_product(
+    (m, k, n): (usize, usize, usize),
+    selected: &SelectedDevice,
+    warmup: usize,
+    repeats: usize,
+) -> f64 {
+    let device = &selected.device;
+    let a = Tensor::<2>::random([m, k], Distribution::Default, device);
+    let b = Tensor::<2>::random([k, n], Distribution::Default, device);
+    let run = || {
+        let c = a.clone().matmul(b.clone());
+        // Reading one value waits for the product on lazy or asynchronous backends.
+        c.slice([0..1, 0..1]).into_scalar::<f32>()
+    };
+    for _ in 0..warmup {
+        run();
+    }
+    let mut times: Vec<f64> = (0..repeats.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            run();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn gflops((m, k, n): (usize, usize, usize), seconds: f64) -> f64 {
+    2.0 * (m * k * n) as f64 / seconds / 1e9
+}
+
 /// Times every shape of [`GEMM_SHAPES`]: `repeats` timed runs after `warmup` untimed ones.
 pub fn gemm(selected: &SelectedDevice, warmup: usize, repeats: usize) -> Vec<GemmTiming> {
-    let device = &selected.device;
     GEMM_SHAPES
         .iter()
         .map(|&(name, m, k, n)| {
-            let a = Tensor::<2>::random([m, k], Distribution::Default, device);
-            let b = Tensor::<2>::random([k, n], Distribution::Default, device);
-            let run = || {
-                let c = a.clone().matmul(b.clone());
-                // Reading one value waits for the product on lazy or asynchronous backends.
-                c.slice([0..1, 0..1]).into_scalar::<f32>()
-            };
-            for _ in 0..warmup {
-                run();
-            }
-            let mut times: Vec<f64> = (0..repeats)
-                .map(|_| {
-                    let start = Instant::now();
-                    run();
-                    start.elapsed().as_secs_f64()
-                })
-                .collect();
-            times.sort_by(f64::total_cmp);
-            let median = times[times.len() / 2];
+            let median = time_product((m, k, n), selected, warmup, repeats);
             GemmTiming {
                 name,
                 shape: (m, k, n),
                 median_ms: median * 1e3,
-                gflops: 2.0 * (m * k * n) as f64 / median / 1e9,
+                gflops: gflops((m, k, n), median),
             }
         })
         .collect()
 }
 
-pub fn print_gemm(selected: &SelectedDevice, timings: &[GemmTiming]) {
+/// The machine's peak on this backend and thread count: the GFLOP/s of a
+/// [`PEAK_SIDE`]-square product.
+pub fn peak_gflops(selected: &SelectedDevice) -> f64 {
+    let shape = (PEAK_SIDE, PEAK_SIDE, PEAK_SIDE);
+    gflops(shape, time_product(shape, selected, 2, 5))
+}
+
+/// The products' table, each also as a share of the measured `peak`.
+pub fn print_gemm(selected: &SelectedDevice, timings: &[GemmTiming], peak: f64) {
     println!("backend: {}", selected.reason);
+    println!("peak: {peak:.1} GFLOP/s ({PEAK_SIDE}x{PEAK_SIDE}x{PEAK_SIDE} product)");
     println!(
-        "{:<42} {:>18} {:>10} {:>9}",
-        "product", "m x k x n", "median ms", "GFLOP/s"
+        "{:<42} {:>18} {:>10} {:>9} {:>8}",
+        "product", "m x k x n", "median ms", "GFLOP/s", "of peak"
     );
     for t in timings {
         let (m, k, n) = t.shape;
         println!(
-            "{:<42} {:>18} {:>10.3} {:>9.1}",
+            "{:<42} {:>18} {:>10.3} {:>9.1} {:>7.0}%",
             t.name,
             format!("{m}x{k}x{n}"),
             t.median_ms,
-            t.gflops
+            t.gflops,
+            100.0 * t.gflops / peak
         );
     }
 }

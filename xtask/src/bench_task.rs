@@ -51,7 +51,8 @@ pub fn run_bench(
     let epochs = models.epochs;
     let (ours, peer_runs) = match target {
         BenchTarget::Gemm => {
-            bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)));
+            let peak = bench::peak_gflops(&selected);
+            bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)), peak);
             return Ok(());
         }
         BenchTarget::Conv => return conv_sitting(&selected, repeats, models),
@@ -98,6 +99,8 @@ pub fn run_bench(
         models.threads,
         models.policy_label()
     );
+    // After the model, in the same pool, so both see the same threads and clock.
+    let peak = bench::peak_gflops(&selected);
     let ours_rate = ours.steady_images_per_s();
     println!(
         "{}: epochs {:?} s ({} images each); {:.0} images/s after the first epoch",
@@ -109,6 +112,14 @@ pub fn run_bench(
         ours.images_per_epoch,
         ours_rate
     );
+    if let Some(multiply_adds) = ours.multiply_adds_per_image {
+        println!(
+            "{:.1} GFLOP/s in the step's products ({multiply_adds} multiply-adds per image): \
+             {:.0}% of the peak, {peak:.1} GFLOP/s",
+            2.0 * multiply_adds as f64 * ours_rate / 1e9,
+            100.0 * crate::step_cost::share_of_peak(multiply_adds, ours_rate, peak)
+        );
+    }
     let mut peers = Vec::new();
     for (script, args) in peer_runs {
         let Some(dir) = &models.peers else { break };
@@ -140,6 +151,8 @@ pub fn run_bench(
         genlab_epoch_seconds: ours.epoch_seconds,
         genlab_images_per_s: ours_rate,
         peers,
+        peak_gflops: Some(peak),
+        multiply_adds_per_image: ours.multiply_adds_per_image,
     };
     let path = models.reports_dir.join("bench").join(format!(
         "{name}-threads-{}{}.json",

@@ -27,6 +27,7 @@ mod questions;
 mod report;
 mod results;
 mod shipped;
+mod step_cost;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -9,9 +9,14 @@ use anyhow::Context;
 use data::{DataSetName, ImageSet, SelectedDevice, Split};
 use serde_json::Value;
 
+use crate::step_cost;
+
 /// Wall time of each training epoch (without evaluation).
 pub struct Throughput {
     pub label: String,
+    /// Multiply-adds of one training step's products per image ([`crate::step_cost`]);
+    /// none where no count is written down.
+    pub multiply_adds_per_image: Option<u64>,
     pub images_per_epoch: usize,
     pub epoch_seconds: Vec<f64>,
 }
@@ -54,6 +59,7 @@ pub fn rbm(
     }
     Ok(Throughput {
         label: "genlab rbm (PCD-1 784-256, batch 64)".into(),
+        multiply_adds_per_image: Some(step_cost::rbm_pcd1_step(784, 256)),
         images_per_epoch: train.len(),
         epoch_seconds,
     })
@@ -89,6 +95,11 @@ pub fn gan(
     }
     Ok(Throughput {
         label: format!("genlab gan {backbone:?} (batch 128)"),
+        multiply_adds_per_image: match backbone {
+            gan::Backbone::Mlp => Some(step_cost::gan_step(&step_cost::mlp_gan())),
+            gan::Backbone::Dcgan => Some(step_cost::gan_step(&step_cost::dcgan())),
+            gan::Backbone::Cnn => None,
+        },
         images_per_epoch: images,
         epoch_seconds,
     })
@@ -119,6 +130,10 @@ pub fn vae(
         .collect();
     Ok(Throughput {
         label: format!("genlab vae {} (batch 128)", backbone.name()),
+        multiply_adds_per_image: Some(step_cost::vae_step(&match backbone {
+            vae::Backbone::Mlp => step_cost::mlp_vae(),
+            vae::Backbone::Conv => step_cost::conv_vae(),
+        })),
         // The last partial batch is dropped, as the peers do.
         images_per_epoch: train.len() / config.batch_size * config.batch_size,
         epoch_seconds,
@@ -203,6 +218,23 @@ pub struct Sitting {
     pub genlab_images_per_s: f64,
     /// `(script, images/s)` of each peer that ran.
     pub peers: Vec<(String, f64)>,
+    /// The machine's peak at these threads, measured in the same sitting (GFLOP/s of
+    /// `bench::PEAK_SIDE`-square product); none in sittings saved before it was measured.
+    #[serde(default)]
+    pub peak_gflops: Option<f64>,
+    #[serde(default)]
+    pub multiply_adds_per_image: Option<u64>,
+}
+
+impl Sitting {
+    /// The share of the peak genlab's step reaches, where both are known.
+    pub fn share_of_peak(&self) -> Option<f64> {
+        Some(step_cost::share_of_peak(
+            self.multiply_adds_per_image?,
+            self.genlab_images_per_s,
+            self.peak_gflops?,
+        ))
+    }
 }
 
 fn global_pool() -> String {
@@ -242,27 +274,30 @@ pub fn speed_section(reports: &Path) -> String {
     out.push_str(
         "Measured by `cargo xtask bench rbm|gan|vae-mlp|vae-conv` (images per second after the first epoch, on \
          the networks of `../shared/peers`, the peers run right after genlab in the same \
-         sitting). Ratio = genlab / peer: above 1, genlab is faster.\n\n\
-         | benchmark | threads | genlab's threads | backend | CPU | genlab images/s | peer | peer images/s | ratio |\n\
-         |---|---:|---|---|---|---:|---|---:|---:|\n",
+         sitting). Ratio = genlab / peer: above 1, genlab is faster. Share of peak: the \
+         multiply-adds per second of genlab's step (its products, counted from the layer \
+         shapes) over the machine's peak, the rate of a large square product at the same \
+         threads in the same sitting (– where the sitting predates that measurement).\n\n\
+         | benchmark | threads | genlab's threads | backend | CPU | genlab images/s | share of peak | peer | peer images/s | ratio |\n\
+         |---|---:|---|---|---|---:|---:|---|---:|---:|\n",
     );
     for s in &sittings {
-        if s.peers.is_empty() {
+        let share = s
+            .share_of_peak()
+            .map_or("–".to_string(), |share| format!("{:.0}%", 100.0 * share));
+        let peers = match s.peers.as_slice() {
+            [] => vec![("–".to_string(), "–".to_string(), "–".to_string())],
+            peers => (peers.iter())
+                .map(|(script, rate)| {
+                    let ratio = format!("{:.2}", s.genlab_images_per_s / rate);
+                    (script.clone(), format!("{rate:.0}"), ratio)
+                })
+                .collect(),
+        };
+        for (script, rate, ratio) in peers {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {:.0} | – | – | – |\n",
+                "| {} | {} | {} | {} | {} | {:.0} | {share} | {script} | {rate} | {ratio} |\n",
                 s.genlab, s.threads, s.policy, s.backend, s.cpu, s.genlab_images_per_s
-            ));
-        }
-        for (script, rate) in &s.peers {
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {:.0} | {script} | {rate:.0} | {:.2} |\n",
-                s.genlab,
-                s.threads,
-                s.policy,
-                s.backend,
-                s.cpu,
-                s.genlab_images_per_s,
-                s.genlab_images_per_s / rate
             ));
         }
     }

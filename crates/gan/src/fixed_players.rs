@@ -63,7 +63,7 @@ pub fn fixed_player_losses(
         let fake = state.generator.forward(codes).detach();
         let real_logits = state.discriminator.forward(real).detach();
         let fake_logits = state.discriminator.forward(fake).detach();
-        losses.push(config.loss.discriminator(real_logits, fake_logits.clone()));
+        losses.push(config.discriminator_loss(real_logits, fake_logits.clone()));
         losses.push(config.loss.generator(fake_logits));
     }
     if losses.is_empty() {

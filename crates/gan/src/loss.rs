@@ -40,6 +40,24 @@ impl GanLoss {
         }
     }
 
+    /// The discriminator's loss with one-sided label smoothing (Salimans et al. 2016): real
+    /// images get the target `real_label` instead of 1, so D is not rewarded for ever more
+    /// confident logits on them. Binary cross-entropy with target t on a real logit l is
+    /// `t·softplus(-l) + (1-t)·softplus(l) = softplus(-l) + (1-t)·l`. For the cross-entropy
+    /// losses only; at 1 it is [`Self::discriminator`].
+    pub fn discriminator_with_real_label(
+        self,
+        real_logits: Tensor<2>,
+        fake_logits: Tensor<2>,
+        real_label: f64,
+    ) -> Tensor<1> {
+        let loss = self.discriminator(real_logits.clone(), fake_logits);
+        if real_label == 1.0 {
+            return loss;
+        }
+        loss + real_logits.mean().mul_scalar(1.0 - real_label)
+    }
+
     /// The generator's loss on the discriminator's logits of its samples.
     pub fn generator(self, fake_logits: Tensor<2>) -> Tensor<1> {
         match self {
@@ -87,14 +105,15 @@ mod tests {
         1.0 / (1.0 + (-x).exp())
     }
 
+    fn mean(f: &dyn Fn(f64) -> f64, xs: &[f32]) -> f64 {
+        xs.iter().map(|&x| f(x as f64)).sum::<f64>() / xs.len() as f64
+    }
+
     #[test]
     fn losses_match_their_closed_forms() {
         let device = Device::flex();
         let real = [2.0f32, -1.0, 0.5];
         let fake = [-3.0f32, 0.0, 1.5];
-        let mean = |f: &dyn Fn(f64) -> f64, xs: &[f32]| {
-            xs.iter().map(|&x| f(x as f64)).sum::<f64>() / xs.len() as f64
-        };
         let bce_real = mean(&|l| -sigmoid(l).ln(), &real);
         let bce_fake = mean(&|l| -(1.0 - sigmoid(l)).ln(), &fake);
         for loss in [GanLoss::Minimax, GanLoss::NonSaturating] {
@@ -113,6 +132,24 @@ mod tests {
             (scalar(GanLoss::Hinge.generator(logits(&fake, &device))) + mean(&|l| l, &fake)).abs()
                 < 1e-6
         );
+    }
+
+    #[test]
+    fn label_smoothing_is_cross_entropy_with_the_smoothed_target() {
+        let device = Device::flex();
+        let (real, fake) = ([2.0f32, -1.0, 0.5], [-0.3f32, 1.5]);
+        let target = 0.9;
+        let smoothed_real = mean(
+            &|l| -(target * sigmoid(l).ln() + (1.0 - target) * (1.0 - sigmoid(l)).ln()),
+            &real,
+        );
+        let bce_fake = mean(&|l| -(1.0 - sigmoid(l)).ln(), &fake);
+        let loss = GanLoss::NonSaturating.discriminator_with_real_label(
+            logits(&real, &device),
+            logits(&fake, &device),
+            target,
+        );
+        assert!((scalar(loss) - (smoothed_real + bce_fake)).abs() < 1e-5);
     }
 
     #[test]

@@ -65,6 +65,25 @@ pub struct GanConfig {
     /// between the course CNN and the DCGAN to find which of the two slows the DCGAN.
     /// Default (none): `backbone`'s discriminator.
     pub discriminator_backbone: Option<Backbone>,
+    /// The changes to the DCGAN's discriminator that GAN-Q5 tries one at a time; none leaves
+    /// the peers' network. See [`DcganDiscriminatorChanges`].
+    pub dcgan_third_convolution: Option<bool>,
+    /// Batch norm after the DCGAN discriminator's second convolution (none: yes, as the peers').
+    pub dcgan_batch_norm: Option<bool>,
+    /// Dropout after each LeakyReLU of the DCGAN discriminator (none: 0, as the peers'; the
+    /// common MNIST ports of DCGAN, e.g. TensorFlow's tutorial, use 0.3).
+    pub dcgan_dropout: Option<f64>,
+}
+
+/// The DCGAN discriminator's settings, defaults filled in: the peers' network is
+/// `{ third_convolution: false, batch_norm: true, dropout: 0.0 }`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DcganDiscriminatorChanges {
+    /// A 3x3 convolution 128 -> 128 (7 -> 5 pixels) with batch norm before the linear head,
+    /// as the course CNN's third layer; the head then reads 128·5·5 features.
+    pub third_convolution: bool,
+    pub batch_norm: bool,
+    pub dropout: f64,
 }
 
 impl GanConfig {
@@ -159,6 +178,15 @@ impl GanConfig {
         }
     }
 
+    /// The DCGAN discriminator's settings with their defaults.
+    pub fn dcgan_discriminator(&self) -> DcganDiscriminatorChanges {
+        DcganDiscriminatorChanges {
+            third_convolution: self.dcgan_third_convolution.unwrap_or(false),
+            batch_norm: self.dcgan_batch_norm.unwrap_or(true),
+            dropout: self.dcgan_dropout.unwrap_or(0.0),
+        }
+    }
+
     /// The discriminator's network: `discriminator_backbone`, else `backbone`.
     pub fn discriminator(&self) -> Backbone {
         self.discriminator_backbone.unwrap_or(self.backbone)
@@ -189,12 +217,22 @@ impl GanConfig {
                         .to_vec(),
                 })
             }
-            Backbone::Dcgan => Discriminator::Dcgan(DcganDiscriminator {
-                conv1: self.conv([1, 64], 4, 2, 1, device),
-                conv2: self.conv([64, 128], 4, 2, 1, device),
-                norm2: BatchNormConfig::new(128).init(device),
-                logit: self.linear(128 * 7 * 7, 1, device),
-            }),
+            Backbone::Dcgan => {
+                let changes = self.dcgan_discriminator();
+                let third = changes.third_convolution;
+                let side = if third { 5 } else { 7 };
+                Discriminator::Dcgan(DcganDiscriminator {
+                    conv1: self.conv([1, 64], 4, 2, 1, device),
+                    conv2: self.conv([64, 128], 4, 2, 1, device),
+                    norm2: changes
+                        .batch_norm
+                        .then(|| BatchNormConfig::new(128).init(device)),
+                    conv3: third.then(|| self.conv([128, 128], 3, 1, 0, device)),
+                    norm3: third.then(|| BatchNormConfig::new(128).init(device)),
+                    dropout: DropoutConfig::new(changes.dropout).init(),
+                    logit: self.linear(128 * side * side, 1, device),
+                })
+            }
         }
     }
 }
@@ -361,14 +399,27 @@ impl DcganGenerator {
 pub struct DcganDiscriminator {
     conv1: Conv2d,
     conv2: Conv2d,
-    norm2: BatchNorm,
+    norm2: Option<BatchNorm>,
+    conv3: Option<Conv2d>,
+    norm3: Option<BatchNorm>,
+    dropout: Dropout,
     logit: Linear,
 }
 
 impl DcganDiscriminator {
     fn forward(&self, images: Tensor<2>) -> Tensor<2> {
-        let x = leaky_relu(conv2d(&self.conv1, nchw(images)), LEAK);
-        let x = leaky_relu(self.norm2.forward(conv2d(&self.conv2, x)), LEAK);
+        let activate = |x: Tensor<4>, norm: &Option<BatchNorm>| {
+            let x = match norm {
+                Some(norm) => norm.forward(x),
+                None => x,
+            };
+            self.dropout.forward(leaky_relu(x, LEAK))
+        };
+        let x = activate(conv2d(&self.conv1, nchw(images)), &None);
+        let mut x = activate(conv2d(&self.conv2, x), &self.norm2);
+        if let Some(conv3) = &self.conv3 {
+            x = activate(conv2d(conv3, x), &self.norm3);
+        }
         self.logit.forward(x.flatten::<2>(1, 3))
     }
 }

@@ -77,3 +77,33 @@ fn a_swapped_discriminator_is_the_other_backbones_and_plays_the_generator() {
     let z = Tensor::<2>::random([2, 100], Distribution::Normal(0.0, 1.0), &device);
     assert_eq!(d.forward(g.forward(z)).dims(), [2, 1]);
 }
+
+#[test]
+fn each_dcgan_discriminator_change_adds_or_removes_its_layer() {
+    let device = Device::flex();
+    let peers = 138_817 + 2 * 128;
+    // A 3x3 convolution 128 -> 128 with bias, its batch norm (4 x 128 values) and a head over
+    // 128·5·5 instead of 128·7·7 features.
+    let third = peers + (128 * 128 * 9 + 128) + 4 * 128 - 128 * (49 - 25);
+    let changed = [
+        (GanConfig::new(Backbone::Dcgan), peers),
+        (
+            GanConfig::new(Backbone::Dcgan).with_dcgan_third_convolution(Some(true)),
+            third,
+        ),
+        (
+            GanConfig::new(Backbone::Dcgan).with_dcgan_batch_norm(Some(false)),
+            peers - 4 * 128,
+        ),
+        (
+            GanConfig::new(Backbone::Dcgan).with_dcgan_dropout(Some(0.3)),
+            peers,
+        ),
+    ];
+    let images = Tensor::<2>::random([3, PIXELS], Distribution::Uniform(-1.0, 1.0), &device);
+    for (config, parameters) in changed {
+        let d = config.init_discriminator(&device);
+        assert_eq!(d.num_params(), parameters, "{config:?}");
+        assert_eq!(d.forward(images.clone()).dims(), [3, 1], "{config:?}");
+    }
+}

@@ -217,3 +217,23 @@ fn every_shipped_run_is_found_by_its_config_as_this_code_writes_it() {
     }
     assert!(checked >= 16, "{checked} shipped runs");
 }
+
+#[test]
+fn label_smoothing_and_dcgan_dropout_are_refused_out_of_range() {
+    use crate::loss::GanLoss;
+    let refused = |config: TrainConfig, field: &str| {
+        let error = config.validate().expect_err(field).to_string();
+        assert!(error.contains(field), "{error}");
+    };
+    refused(tiny_config().with_real_label(Some(0.3)), "real_label");
+    refused(tiny_config().with_real_label(Some(f64::NAN)), "real_label");
+    refused(
+        (tiny_config().with_real_label(Some(0.9))).with_loss(GanLoss::Hinge),
+        "real_label",
+    );
+    let mut dropout = tiny_config();
+    dropout.model.dcgan_dropout = Some(1.5);
+    refused(dropout, "model.dcgan_dropout");
+    let smoothed = tiny_config().with_real_label(Some(0.9));
+    assert!(smoothed.validate().is_ok());
+}

@@ -61,6 +61,9 @@ pub struct TrainConfig {
     /// minibatches: the minibatch noise that the spread of the losses during training is read
     /// against (GAN-Q3). None = not measured.
     pub fixed_player_batches: Option<usize>,
+    /// One-sided label smoothing: the target D is trained to give real images (none: 1; 0.9 in
+    /// Salimans et al. 2016). Cross-entropy losses only.
+    pub real_label: Option<f64>,
 }
 
 /// Named starting points; every field can still be overridden on the command line.
@@ -131,6 +134,19 @@ impl TrainConfig {
             self.beta2,
             self.model.dropout
         );
+        let dropout = self.model.dcgan_discriminator().dropout;
+        anyhow::ensure!(
+            (0.0..1.0).contains(&dropout),
+            "model.dcgan_dropout ({dropout}) must lie in [0, 1) (change it with --set)"
+        );
+        anyhow::ensure!(
+            self.real_label.is_none_or(|label| {
+                label > 0.5 && label <= 1.0 && (label == 1.0 || self.loss != GanLoss::Hinge)
+            }),
+            "real_label ({:?}) must lie in (0.5, 1], and be 1 or null with the hinge loss \
+             (smoothing is defined for the cross-entropy losses)",
+            self.real_label
+        );
         anyhow::ensure!(
             (0.0..1.0).contains(&self.generator_average_decay),
             "generator_average_decay must lie in [0, 1) (0 = no average; change it with --set)"
@@ -142,6 +158,15 @@ impl TrainConfig {
             self.fixed_player_batches
         );
         Ok(())
+    }
+
+    /// D's loss on a real and a fake batch's logits, with `real_label`'s smoothing.
+    pub fn discriminator_loss(&self, real_logits: Tensor<2>, fake_logits: Tensor<2>) -> Tensor<1> {
+        self.loss.discriminator_with_real_label(
+            real_logits,
+            fake_logits,
+            self.real_label.unwrap_or(1.0),
+        )
     }
 
     pub fn transform(&self) -> ImageTransform {
@@ -270,9 +295,7 @@ impl GanState {
     ) -> (Tensor<1>, Tensor<2>, Tensor<2>, Tensor<1>) {
         let real_logits = self.discriminator.forward(real);
         let fake_logits = self.discriminator.forward(fake);
-        let loss = config
-            .loss
-            .discriminator(real_logits.clone(), fake_logits.clone());
+        let loss = config.discriminator_loss(real_logits.clone(), fake_logits.clone());
         let norm;
         (self.discriminator, norm) = descend(
             self.discriminator.clone(),

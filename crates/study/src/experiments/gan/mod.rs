@@ -8,6 +8,7 @@ pub mod q2_strong_discriminator;
 pub mod q3_stability;
 pub mod q4_latent_space;
 pub mod q5_backbones;
+mod q5_discriminator_changes;
 mod q5_players;
 pub mod q6_families;
 

@@ -9,6 +9,7 @@ use data::plot::{LinePlot, Series};
 use eval::SampleScores;
 use serde::{Deserialize, Serialize};
 
+use super::q5_discriminator_changes::{ChangedRun, change_the_discriminator};
 use super::q5_players::{Pairing, swap_the_players};
 use super::{Logged, Setup, Trained};
 use gan::model::Backbone;
@@ -40,6 +41,10 @@ pub struct Backbones {
     pub swap_epoch: usize,
     /// Course CNN with course CNN, DCGAN with DCGAN, then the two swapped pairings.
     pub swapped_players: Vec<Pairing>,
+    /// The course CNN, the DCGAN, then the DCGAN with one change to its discriminator at a
+    /// time, all read at `swap_epoch`.
+    #[serde(default)]
+    pub discriminator_changes: Vec<ChangedRun>,
 }
 
 impl Answer for Backbones {
@@ -182,8 +187,9 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let backbones = (runs.iter())
         .map(|r| backbone_numbers(r, compared_epoch))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let swapped_players =
-        swap_the_players(ctx, &runs[1].longest().records, &runs[2].longest().records)?;
+    let (cnn, dcgan) = (&runs[1].longest().records, &runs[2].longest().records);
+    let swapped_players = swap_the_players(ctx, cnn, dcgan)?;
+    let discriminator_changes = change_the_discriminator(ctx, cnn, dcgan)?;
     ctx.ctx.write_answer(&Backbones {
         quick: ctx.budget.quick,
         compared_epoch,
@@ -194,6 +200,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
             .clone(),
         swap_epoch: ctx.budget.swap_epochs,
         swapped_players,
+        discriminator_changes,
     })
 }
 

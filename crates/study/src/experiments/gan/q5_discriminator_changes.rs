@@ -1,0 +1,112 @@
+//! GAN-Q5's one-difference-at-a-time runs: the swap of players points to the DCGAN's
+//! discriminator, so each run changes that discriminator (or its training) in one way, as long
+//! as the swapped pairings, and is read beside the unchanged DCGAN and the course CNN at the
+//! same epoch.
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use super::q5_backbones::{backbone_run, progress};
+use super::{Logged, Setup};
+use gan::model::Backbone;
+use gan::train::TrainConfig;
+
+/// One change: its run's name, what the report calls it, and what it sets.
+struct Change {
+    name: &'static str,
+    label: &'static str,
+    apply: fn(&mut TrainConfig),
+}
+
+/// The differences between the two discriminators, and the two training levers the DCGAN
+/// paper's MNIST ports use, one at a time.
+const CHANGES: [Change; 5] = [
+    Change {
+        name: "third-convolution",
+        label: "a third convolution (128 channels, 3×3, batch norm), as the course CNN's",
+        apply: |c| c.model.dcgan_third_convolution = Some(true),
+    },
+    Change {
+        name: "no-batch-norm",
+        label: "no batch norm",
+        apply: |c| c.model.dcgan_batch_norm = Some(false),
+    },
+    Change {
+        name: "dropout",
+        label: "dropout 0.3 after each convolution",
+        apply: |c| c.model.dcgan_dropout = Some(0.3),
+    },
+    Change {
+        name: "real-label",
+        label: "one-sided label smoothing (real label 0.9)",
+        apply: |c| c.real_label = Some(0.9),
+    },
+    Change {
+        name: "learning-rate",
+        label: "D's learning rate doubled (4·10⁻⁴)",
+        apply: |c| c.discriminator_learning_rate = 4e-4,
+    },
+];
+
+/// A run read at the comparison epoch.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChangedRun {
+    /// The change's short name ("dcgan" for the unchanged DCGAN, "cnn" for the course CNN).
+    pub key: String,
+    /// What differs from the peers' DCGAN, as the report's table names it.
+    pub change: String,
+    pub fid: f64,
+    pub class_kl: f64,
+    pub recall: f64,
+    /// The discriminator's mean accuracy on real and fake images over the epoch (0-1).
+    pub d_accuracy: f64,
+}
+
+impl ChangedRun {
+    fn read(key: &str, change: &str, records: &[Logged], epoch: usize) -> anyhow::Result<Self> {
+        let at = (progress(records)?.into_iter().find(|p| p.epoch == epoch))
+            .with_context(|| format!("the run `{change}` is shorter than {epoch} epochs"))?;
+        let logged = (records.iter().find(|r| r.epoch == epoch)).context("a scored epoch")?;
+        Ok(Self {
+            key: key.to_string(),
+            change: change.to_string(),
+            fid: at.fid,
+            class_kl: logged.scores()?.classes.kl_to_uniform,
+            recall: at.recall,
+            d_accuracy: at.d_accuracy,
+        })
+    }
+}
+
+/// The config of the DCGAN's run with `change`, as long as the swapped pairings.
+fn changed_run(ctx: &Setup, change: &Change) -> (String, TrainConfig) {
+    let (_, mut config) = backbone_run(ctx, Backbone::Dcgan);
+    (change.apply)(&mut config);
+    let name = format!("q5-dcgan-d-{}", change.name);
+    (name, config.with_epochs(ctx.budget.swap_epochs))
+}
+
+/// Trains (or reloads) the changed DCGANs and reads them at `swap_epochs`, after the course
+/// CNN and the unchanged DCGAN (given their logs).
+pub fn change_the_discriminator(
+    ctx: &Setup,
+    cnn: &[Logged],
+    dcgan: &[Logged],
+) -> anyhow::Result<Vec<ChangedRun>> {
+    let epoch = ctx.budget.swap_epochs;
+    let mut runs = vec![
+        ChangedRun::read("cnn", "the course CNN's players instead", cnn, epoch)?,
+        ChangedRun::read("dcgan", "none (the peers' DCGAN)", dcgan, epoch)?,
+    ];
+    for change in &CHANGES {
+        let (name, config) = changed_run(ctx, change);
+        let trained = ctx.train(&name, &config)?;
+        runs.push(ChangedRun::read(
+            change.name,
+            change.label,
+            &trained.records,
+            epoch,
+        )?);
+    }
+    Ok(runs)
+}

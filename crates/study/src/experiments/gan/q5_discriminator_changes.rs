@@ -95,7 +95,12 @@ pub fn change_the_discriminator(
 ) -> anyhow::Result<Vec<ChangedRun>> {
     let epoch = ctx.budget.swap_epochs;
     let mut runs = vec![
-        ChangedRun::read("cnn", "the course CNN's players instead", cnn, epoch)?,
+        ChangedRun::read(
+            "cnn",
+            "reference: the course CNN (both players)",
+            cnn,
+            epoch,
+        )?,
         ChangedRun::read("dcgan", "none (the peers' DCGAN)", dcgan, epoch)?,
     ];
     for change in &CHANGES {

@@ -65,8 +65,9 @@ pub struct GanConfig {
     /// between the course CNN and the DCGAN to find which of the two slows the DCGAN.
     /// Default (none): `backbone`'s discriminator.
     pub discriminator_backbone: Option<Backbone>,
-    /// The changes to the DCGAN's discriminator that GAN-Q5 tries one at a time; none leaves
-    /// the peers' network. See [`DcganDiscriminatorChanges`].
+    /// A third convolution in the DCGAN's discriminator (none: no, as the peers'). This and the
+    /// next two fields are the changes GAN-Q5 tries one at a time; read them with defaults
+    /// filled in through [`GanConfig::dcgan_discriminator`].
     pub dcgan_third_convolution: Option<bool>,
     /// Batch norm after the DCGAN discriminator's second convolution (none: yes, as the peers').
     pub dcgan_batch_norm: Option<bool>,
@@ -78,7 +79,7 @@ pub struct GanConfig {
 /// The DCGAN discriminator's settings, defaults filled in: the peers' network is
 /// `{ third_convolution: false, batch_norm: true, dropout: 0.0 }`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DcganDiscriminatorChanges {
+pub struct DcganDiscriminatorSettings {
     /// A 3x3 convolution 128 -> 128 (7 -> 5 pixels) with batch norm before the linear head,
     /// as the course CNN's third layer; the head then reads 128·5·5 features.
     pub third_convolution: bool,
@@ -179,8 +180,8 @@ impl GanConfig {
     }
 
     /// The DCGAN discriminator's settings with their defaults.
-    pub fn dcgan_discriminator(&self) -> DcganDiscriminatorChanges {
-        DcganDiscriminatorChanges {
+    pub fn dcgan_discriminator(&self) -> DcganDiscriminatorSettings {
+        DcganDiscriminatorSettings {
             third_convolution: self.dcgan_third_convolution.unwrap_or(false),
             batch_norm: self.dcgan_batch_norm.unwrap_or(true),
             dropout: self.dcgan_dropout.unwrap_or(0.0),

@@ -229,9 +229,14 @@ pub struct Sitting {
 impl Sitting {
     /// The share of the peak genlab's step reaches, where both are known.
     pub fn share_of_peak(&self) -> Option<f64> {
+        self.share_at(self.genlab_images_per_s)
+    }
+
+    /// The share of the peak a step of this network reaches at `images_per_s`.
+    pub fn share_at(&self, images_per_s: f64) -> Option<f64> {
         Some(step_cost::share_of_peak(
             self.multiply_adds_per_image?,
-            self.genlab_images_per_s,
+            images_per_s,
             self.peak_gflops?,
         ))
     }
@@ -277,30 +282,94 @@ pub fn speed_section(reports: &Path) -> String {
          sitting). Ratio = genlab / peer: above 1, genlab is faster. Share of peak: the \
          multiply-adds per second of genlab's step (its products, counted from the layer \
          shapes) over the machine's peak, the rate of a large square product at the same \
-         threads in the same sitting (– where the sitting predates that measurement).\n\n\
-         | benchmark | threads | genlab's threads | backend | CPU | genlab images/s | share of peak | peer | peer images/s | ratio |\n\
-         |---|---:|---|---|---|---:|---:|---|---:|---:|\n",
+         threads in the same sitting (– where the sitting predates that measurement). No \
+         step runs above the peak, so the ratio can be at most 1 / (the peer's share).\n\n\
+         | benchmark | threads | genlab's threads | backend | CPU | genlab images/s | share of peak | peer | peer images/s | peer's share | ratio |\n\
+         |---|---:|---|---|---|---:|---:|---|---:|---:|---:|\n",
     );
+    let percent =
+        |share: Option<f64>| share.map_or("–".to_string(), |s| format!("{:.0}%", 100.0 * s));
     for s in &sittings {
-        let share = s
-            .share_of_peak()
-            .map_or("–".to_string(), |share| format!("{:.0}%", 100.0 * share));
+        let share = percent(s.share_of_peak());
         let peers = match s.peers.as_slice() {
-            [] => vec![("–".to_string(), "–".to_string(), "–".to_string())],
+            [] => vec![["–"; 4].map(String::from)],
             peers => (peers.iter())
                 .map(|(script, rate)| {
                     let ratio = format!("{:.2}", s.genlab_images_per_s / rate);
-                    (script.clone(), format!("{rate:.0}"), ratio)
+                    [
+                        script.clone(),
+                        format!("{rate:.0}"),
+                        percent(s.share_at(*rate)),
+                        ratio,
+                    ]
                 })
                 .collect(),
         };
-        for (script, rate, ratio) in peers {
+        for [script, rate, peer_share, ratio] in peers {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {:.0} | {share} | {script} | {rate} | {ratio} |\n",
+                "| {} | {} | {} | {} | {} | {:.0} | {share} | {script} | {rate} | {peer_share} | {ratio} |\n",
                 s.genlab, s.threads, s.policy, s.backend, s.cpu, s.genlab_images_per_s
             ));
         }
     }
     out.push_str(&crate::conv_bench::speed_table(reports));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sitting(peers: Vec<(String, f64)>, peak_gflops: Option<f64>) -> Sitting {
+        Sitting {
+            name: "gan-dcgan-threads-1".into(),
+            backend: "flex".into(),
+            threads: 1,
+            policy: "genlab's pool".into(),
+            cpu: "AMD EPYC".into(),
+            genlab: "genlab gan Dcgan".into(),
+            genlab_epoch_seconds: vec![],
+            genlab_images_per_s: 400.0,
+            peers,
+            peak_gflops,
+            multiply_adds_per_image: Some(80_000_000),
+        }
+    }
+
+    fn section(sittings: &[Sitting]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("bench")).unwrap();
+        for (i, s) in sittings.iter().enumerate() {
+            let path = dir.path().join("bench").join(format!("{i}.json"));
+            std::fs::write(path, serde_json::to_string(s).unwrap()).unwrap();
+        }
+        speed_section(dir.path())
+    }
+
+    #[test]
+    fn each_row_gives_both_shares_of_the_peak_and_the_ratio() {
+        // 2 · 80 M multiply-adds · 400 images/s = 64 GFLOP/s of a 100 GFLOP/s peak; the peer at
+        // 500 images/s reaches 80%, so genlab runs at 0.80 of its speed.
+        let text = section(&[sitting(vec![("torch_dcgan.py".into(), 500.0)], Some(100.0))]);
+        let row = (text.lines())
+            .find(|l| l.contains("torch_dcgan.py"))
+            .unwrap();
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(
+            cells[7..12],
+            ["64%", "torch_dcgan.py", "500", "80%", "0.80"],
+            "{row}"
+        );
+    }
+
+    #[test]
+    fn a_sitting_without_a_peak_or_peers_shows_dashes() {
+        let text = section(&[sitting(vec![], None)]);
+        let row = text
+            .lines()
+            .find(|l| l.contains("genlab gan Dcgan"))
+            .unwrap();
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[7..12], ["–", "–", "–", "–", "–"], "{row}");
+    }
 }

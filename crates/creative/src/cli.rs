@@ -184,6 +184,58 @@ mod tests {
     }
 
     #[test]
+    fn score_every_scores_the_average_after_those_epochs_only() {
+        let runs = tempfile::tempdir().unwrap();
+        let runs_dir = runs.path().to_str().unwrap();
+        let mut args = vec![
+            "creative",
+            "train",
+            "--backend",
+            "flex",
+            "--runs-dir",
+            runs_dir,
+        ];
+        args.extend(["--name", "scored", "--preset", "quick"]);
+        for set in [
+            "train_limit=128",
+            "batch_size=64",
+            "diffusion_steps=20",
+            "epochs=2",
+            "score_every=2",
+            "score_samples=20",
+        ] {
+            args.extend(["--set", set]);
+        }
+        dispatch(Cli::try_parse_from(&args).unwrap()).unwrap();
+        let metrics = runs.path().join("creative/scored/metrics.jsonl");
+        let records: Vec<serde_json::Value> = std::fs::read_to_string(&metrics)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(records.len(), 2);
+        assert!(
+            records[0].get("evaluation").is_none(),
+            "epoch 1 is not scored"
+        );
+        let evaluation: crate::evaluate::Evaluation =
+            serde_json::from_value(records[1]["evaluation"].clone()).unwrap();
+        assert_eq!(evaluation.samples, 20);
+        assert!(evaluation.scores.fid.is_finite() && evaluation.scores.fid > 0.0);
+        assert!((0.0..=1.0).contains(&evaluation.class_accuracy));
+        assert!(evaluation.scores.verdict.is_some(), "KID is scored");
+    }
+
+    #[test]
+    fn scoring_with_fewer_samples_than_classes_or_every_0_epochs_is_refused() {
+        let config = crate::train::Preset::Full.config();
+        let err = (config.clone().with_score_samples(Some(5)).validate()).unwrap_err();
+        assert!(format!("{err:#}").contains("score_samples (5)"), "{err:#}");
+        let err = config.with_score_every(Some(0)).validate().unwrap_err();
+        assert!(format!("{err:#}").contains("score_every"), "{err:#}");
+    }
+
+    #[test]
     fn random_hostile_settings_are_refused_or_accepted_never_a_panic() {
         data::train_checks::hostile_settings_never_panic(
             &crate::train::Preset::Full.config(),

@@ -17,6 +17,10 @@ const GRID_PER_CLASS: usize = 4;
 const GRID_DDIM_STEPS: usize = 25;
 /// Guidance scale of that grid.
 const GRID_GUIDANCE: f64 = 2.0;
+/// DDIM steps and guidance of the scores taken during training (`score_every`): those of the
+/// shipped model's evaluation, so the last score matches it.
+const SCORE_DDIM_STEPS: usize = 50;
+const SCORE_GUIDANCE: f64 = 2.0;
 
 /// A grid of `per_class` samples of every class (one row per class) from `model`.
 pub fn class_grid(
@@ -71,9 +75,12 @@ pub fn train(
         mut state,
         first_epoch,
     } = run.resume(DiffusionState::new(config, &device), config.epochs)?;
+    let evaluator = (config.score_every.is_some())
+        .then(|| eval::Evaluator::load(args.dataset(), &eval::pretrained_dir(), data_dir, &plain))
+        .transpose()?;
     let mut progress = epoch_progress(first_epoch, config.epochs);
     for epoch in first_epoch..config.epochs {
-        let record = state.train_epoch(epoch, &train, config, &device);
+        let mut record = state.train_epoch(epoch, &train, config, &device);
         data::run::ensure_not_diverged(epoch, &[("loss", record.loss)])?;
         let sampler = Sampler::Ddim {
             steps: GRID_DDIM_STEPS,
@@ -86,6 +93,9 @@ pub fn train(
             &plain,
         );
         run.save_sample_grid(epoch, &grid, GRID_PER_CLASS)?;
+        if let Some(evaluator) = evaluator.as_ref().filter(|_| config.scores_after(epoch)) {
+            record.evaluation = Some(score(&state.ema.model, config, evaluator, epoch, &plain)?);
+        }
         run.end_epoch(epoch, config.epochs, &state, &record, &mut progress)?;
     }
     progress.finish();
@@ -93,6 +103,32 @@ pub fn train(
     run.finish(&summary)?;
     println!("trained {}", run.dir.display());
     Ok(())
+}
+
+/// Scores `score_samples` samples of `model` after `epoch` as the shipped model is evaluated,
+/// and prints FID, KID and class accuracy.
+fn score(
+    model: &UNet,
+    config: &TrainConfig,
+    evaluator: &eval::Evaluator,
+    epoch: usize,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<crate::evaluate::Evaluation> {
+    let sampler = Sampler::Ddim {
+        steps: SCORE_DDIM_STEPS,
+    };
+    let request = (config.score_samples(), SCORE_GUIDANCE, sampler, config.seed);
+    let evaluation = crate::evaluate::measure(model, config, evaluator, request, device)?;
+    let kid = (evaluation.scores.verdict.as_ref()).map_or(f64::NAN, |v| v.kid.kid);
+    println!(
+        "epoch {}: FID {:.2}, KID {:.4}, class accuracy {:.1}% ({} samples)",
+        epoch + 1,
+        evaluation.scores.fid,
+        kid,
+        100.0 * evaluation.class_accuracy,
+        evaluation.samples
+    );
+    Ok(evaluation)
 }
 
 /// The config and the EMA weights of the run in `dir` (its newest checkpoint).

@@ -14,11 +14,17 @@ use serde::{Deserialize, Serialize};
 pub struct Kid {
     /// Mean of the unbiased MMD² over the subsets (squared feature units, kernel scale).
     pub kid: f64,
-    /// Standard error of that mean: the subsets' standard deviation over √subsets.
+    /// Standard error of that mean: the subsets' standard deviation over √subsets; NaN for
+    /// one subset, which JSON writes as `null` and reads back as NaN.
+    #[serde(deserialize_with = "nan_if_null")]
     pub standard_error: f64,
     pub subsets: usize,
     /// Samples (and real images) per subset.
     pub subset_size: usize,
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 /// The unbiased MMD² between the rows of `x` and `y` (`dim` values each, row-major).
@@ -151,6 +157,11 @@ mod tests {
         let many = kid(&x, &y, 4, 500, 0);
         assert_eq!((few.subsets, many.subsets), (2, 8));
         assert!(many.standard_error < few.standard_error);
-        assert!(kid(&x[..40], &y[..40], 4, 500, 0).standard_error.is_nan());
+        let one = kid(&x[..40], &y[..40], 4, 500, 0);
+        assert!(one.standard_error.is_nan());
+        let json = serde_json::to_string(&one).unwrap();
+        assert!(json.contains("\"standard_error\":null"), "{json}");
+        let read: Kid = serde_json::from_str(&json).unwrap();
+        assert!(read.standard_error.is_nan() && read.kid == one.kid);
     }
 }

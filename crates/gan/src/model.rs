@@ -74,6 +74,23 @@ pub struct GanConfig {
     /// Dropout after each LeakyReLU of the DCGAN discriminator (none: 0, as the peers'; the
     /// common MNIST ports of DCGAN, e.g. TensorFlow's tutorial, use 0.3).
     pub dcgan_dropout: Option<f64>,
+    /// A 3x3 transposed convolution 128 -> 128 (5 -> 7 pixels, batch norm, ReLU) in the DCGAN's
+    /// generator, so the projection is to 128·5·5 features as the course CNN's first layer
+    /// (none: no, as the peers'). This and the next field are GAN-Q5's generator changes; read
+    /// them with defaults filled in through [`GanConfig::dcgan_generator`].
+    pub dcgan_generator_third_layer: Option<bool>,
+    /// Batch norm of the DCGAN generator's projection per channel (over the 128 maps, as the
+    /// course CNN's) instead of per feature (over each of the 128·7·7 values, the peers'
+    /// `BatchNorm1d(6272)`; none: per feature).
+    pub dcgan_channel_norm: Option<bool>,
+}
+
+/// The DCGAN generator's settings, defaults filled in: the peers' network is
+/// `{ third_layer: false, channel_norm: false }`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DcganGeneratorSettings {
+    pub third_layer: bool,
+    pub channel_norm: bool,
 }
 
 /// The DCGAN discriminator's settings, defaults filled in: the peers' network is
@@ -169,13 +186,35 @@ impl GanConfig {
                         .to_vec(),
                 })
             }
-            Backbone::Dcgan => Generator::Dcgan(DcganGenerator {
-                project: self.linear(z, 128 * 7 * 7, device),
-                project_norm: BatchNormConfig::new(128 * 7 * 7).init(device),
-                deconv1: self.deconv([128, 64], 4, 2, 1, device),
-                norm1: BatchNormConfig::new(64).init(device),
-                deconv2: self.deconv([64, 1], 4, 2, 1, device),
-            }),
+            Backbone::Dcgan => {
+                let settings = self.dcgan_generator();
+                let third = settings.third_layer;
+                let side = if third { 5 } else { 7 };
+                let normalised = if settings.channel_norm {
+                    128
+                } else {
+                    128 * side * side
+                };
+                Generator::Dcgan(DcganGenerator {
+                    project: self.linear(z, 128 * side * side, device),
+                    project_norm: BatchNormConfig::new(normalised).init(device),
+                    side,
+                    channel_norm: settings.channel_norm,
+                    deconv0: third.then(|| self.deconv([128, 128], 3, 1, 0, device)),
+                    norm0: third.then(|| BatchNormConfig::new(128).init(device)),
+                    deconv1: self.deconv([128, 64], 4, 2, 1, device),
+                    norm1: BatchNormConfig::new(64).init(device),
+                    deconv2: self.deconv([64, 1], 4, 2, 1, device),
+                })
+            }
+        }
+    }
+
+    /// The DCGAN generator's settings with their defaults.
+    pub fn dcgan_generator(&self) -> DcganGeneratorSettings {
+        DcganGeneratorSettings {
+            third_layer: self.dcgan_generator_third_layer.unwrap_or(false),
+            channel_norm: self.dcgan_channel_norm.unwrap_or(false),
         }
     }
 
@@ -379,8 +418,15 @@ impl CnnDiscriminator {
 #[derive(Module, Debug)]
 pub struct DcganGenerator {
     project: Linear,
-    /// Normalises each of the 6272 projected features (PyTorch's BatchNorm1d(6272)).
+    /// Normalises each of the 6272 projected features (PyTorch's BatchNorm1d(6272)), or each
+    /// of the 128 maps with `dcgan_channel_norm`.
     project_norm: BatchNorm,
+    /// The projected maps' side: 7, or 5 with the third layer.
+    side: usize,
+    /// Whether `project_norm` normalises per channel (over 128 maps) rather than per feature.
+    channel_norm: bool,
+    deconv0: Option<ConvTranspose2d>,
+    norm0: Option<BatchNorm>,
     deconv1: ConvTranspose2d,
     norm1: BatchNorm,
     deconv2: ConvTranspose2d,
@@ -389,8 +435,16 @@ pub struct DcganGenerator {
 impl DcganGenerator {
     fn forward(&self, z: Tensor<2>) -> Tensor<2> {
         let [batch, _] = z.dims();
-        let x = relu(self.project_norm.forward(self.project.forward(z)));
-        let x = x.reshape([batch, 128, 7, 7]);
+        let projected = self.project.forward(z);
+        let maps = |x: Tensor<2>| x.reshape([batch, 128, self.side, self.side]);
+        let mut x = if self.channel_norm {
+            relu(self.project_norm.forward(maps(projected)))
+        } else {
+            maps(relu(self.project_norm.forward(projected)))
+        };
+        if let (Some(deconv), Some(norm)) = (&self.deconv0, &self.norm0) {
+            x = relu(norm.forward(conv_transpose2d(deconv, x)));
+        }
         let x = relu(self.norm1.forward(conv_transpose2d(&self.deconv1, x)));
         flat_images(conv_transpose2d(&self.deconv2, x).tanh())
     }

@@ -107,3 +107,45 @@ fn each_dcgan_discriminator_change_adds_or_removes_its_layer() {
         assert_eq!(d.forward(images.clone()).dims(), [3, 1], "{config:?}");
     }
 }
+
+#[test]
+fn each_dcgan_generator_change_adds_or_removes_its_layer() {
+    let device = Device::flex();
+    let peers = 778_305 + 2 * (6272 + 64);
+    // Per-channel batch norm: 4 values per map instead of per feature.
+    let channel_norm = peers - 4 * 6272 + 4 * 128;
+    // A projection to 128·5·5 features (weights, bias and the features' batch norm) and a
+    // 3x3 transposed convolution 128 -> 128 with bias and its batch norm.
+    let projection = |side: usize| 100 * 128 * side * side + 128 * side * side;
+    let third = peers - projection(7) - 4 * 128 * 49
+        + projection(5)
+        + 4 * 128 * 25
+        + (128 * 128 * 9 + 128)
+        + 4 * 128;
+    let changed = [
+        (GanConfig::new(Backbone::Dcgan), peers),
+        (
+            GanConfig::new(Backbone::Dcgan).with_dcgan_channel_norm(Some(true)),
+            channel_norm,
+        ),
+        (
+            GanConfig::new(Backbone::Dcgan).with_dcgan_generator_third_layer(Some(true)),
+            third,
+        ),
+        (
+            GanConfig::new(Backbone::Dcgan)
+                .with_dcgan_generator_third_layer(Some(true))
+                .with_dcgan_channel_norm(Some(true)),
+            third - 4 * 128 * 25 + 4 * 128,
+        ),
+    ];
+    let z = Tensor::<2>::random([3, 100], Distribution::Normal(0.0, 1.0), &device);
+    for (config, parameters) in changed {
+        let g = config.init_generator(&device);
+        assert_eq!(g.num_params(), parameters, "{config:?}");
+        let images = g.forward(z.clone());
+        assert_eq!(images.dims(), [3, PIXELS], "{config:?}");
+        let values = images.into_data().try_to_vec::<f32>().unwrap();
+        assert!(values.iter().all(|v| v.abs() <= 1.0), "tanh range");
+    }
+}

@@ -15,9 +15,12 @@ use sha2::{Digest, Sha256};
 
 use super::{RunOptions, latest_checkpoint, read_json};
 
-/// The first 8 hex digits of the SHA-256 of `config`'s JSON.
+/// The first 8 hex digits of the SHA-256 of `config`'s JSON without its `null` fields, so a
+/// config field added later as an `Option` leaves the hash of a config that does not set it
+/// as it was (as [`super::same_config`] reads such a config as the same).
 pub fn config_hash(config: &impl Serialize) -> String {
-    let json = serde_json::to_vec(config).expect("a config serialises to JSON");
+    let value = serde_json::to_value(config).expect("a config serialises to JSON");
+    let json = serde_json::to_vec(&super::ship::without_nulls(&value)).expect("JSON");
     Sha256::digest(&json)[..4]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -76,6 +79,15 @@ mod tests {
         let again = shared(runs.path(), "toy", "base", &json!({ "lr": 0.1 }));
         assert!(again.resume, "an existing run is continued");
         assert_eq!(config_hash(&json!({ "lr": 0.1 })).len(), 8);
+    }
+
+    #[test]
+    fn an_unset_option_field_leaves_the_hash_as_it_was() {
+        let before = config_hash(&json!({ "lr": 0.1, "model": { "width": 8 } }));
+        let unset = json!({ "lr": 0.1, "model": { "width": 8, "added": null }, "also": null });
+        assert_eq!(config_hash(&unset), before);
+        let set = json!({ "lr": 0.1, "model": { "width": 8, "added": 1 } });
+        assert_ne!(config_hash(&set), before);
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub fn same_config(saved: &serde_json::Value, wanted: &serde_json::Value) -> boo
     without_nulls(saved) == without_nulls(wanted)
 }
 
-fn without_nulls(value: &serde_json::Value) -> serde_json::Value {
+pub(super) fn without_nulls(value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
         Value::Object(fields) => Value::Object(

@@ -9,7 +9,7 @@ use data::plot::{LinePlot, Series};
 use eval::SampleScores;
 use serde::{Deserialize, Serialize};
 
-use super::q5_discriminator_changes::{ChangedRun, change_the_discriminator};
+use super::q5_discriminator_changes::{ChangedRun, change_the_discriminator, change_the_generator};
 use super::q5_players::{Pairing, swap_the_players};
 use super::{Logged, Setup, Trained};
 use gan::model::Backbone;
@@ -45,6 +45,10 @@ pub struct Backbones {
     /// time, all read at `swap_epoch`.
     #[serde(default)]
     pub discriminator_changes: Vec<ChangedRun>,
+    /// The course CNN, the DCGAN with the third convolution in its discriminator, then that
+    /// DCGAN with one change to its generator at a time, all read at `swap_epoch`.
+    #[serde(default)]
+    pub generator_changes: Vec<ChangedRun>,
 }
 
 impl Answer for Backbones {
@@ -190,6 +194,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
     let (cnn, dcgan) = (&runs[1].longest().records, &runs[2].longest().records);
     let swapped_players = swap_the_players(ctx, cnn, dcgan)?;
     let discriminator_changes = change_the_discriminator(ctx, cnn, dcgan)?;
+    let generator_changes = change_the_generator(ctx, &discriminator_changes)?;
     ctx.ctx.write_answer(&Backbones {
         quick: ctx.budget.quick,
         compared_epoch,
@@ -201,6 +206,7 @@ fn run(ctx: &Setup) -> anyhow::Result<()> {
         swap_epoch: ctx.budget.swap_epochs,
         swapped_players,
         discriminator_changes,
+        generator_changes,
     })
 }
 

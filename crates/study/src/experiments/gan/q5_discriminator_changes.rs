@@ -1,7 +1,8 @@
 //! GAN-Q5's one-difference-at-a-time runs: the swap of players points to the DCGAN's
 //! discriminator, so each run changes that discriminator (or its training) in one way, as long
 //! as the swapped pairings, and is read beside the unchanged DCGAN and the course CNN at the
-//! same epoch.
+//! same epoch. Then, with the discriminator's change that closes its share of the gap, one
+//! difference of the generator from the course CNN's at a time.
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,24 @@ const CHANGES: [Change; 5] = [
     },
 ];
 
+/// The DCGAN generator's differences from the course CNN's, each on top of
+/// [`DISCRIMINATOR_FIX`].
+const GENERATOR_CHANGES: [Change; 2] = [
+    Change {
+        name: "channel-norm",
+        label: "G's projection batch-normalised per channel (128 maps), as the course CNN's",
+        apply: |c| c.model.dcgan_channel_norm = Some(true),
+    },
+    Change {
+        name: "third-layer",
+        label: "a third layer in G (3×3 transposed convolution, 5 → 7 pixels, 128 channels), as the course CNN's",
+        apply: |c| c.model.dcgan_generator_third_layer = Some(true),
+    },
+];
+
+/// The discriminator change the generator's changes build on (the first of [`CHANGES`]).
+const DISCRIMINATOR_FIX: &Change = &CHANGES[0];
+
 /// A run read at the comparison epoch.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChangedRun {
@@ -78,11 +97,15 @@ impl ChangedRun {
     }
 }
 
-/// The config of the DCGAN's run with `change`, as long as the swapped pairings.
-fn changed_run(ctx: &Setup, change: &Change) -> (String, TrainConfig) {
+/// The config of the DCGAN's run with `changes` (named by the last), as long as the swapped
+/// pairings; `player` ("d" or "g") names the network the last change is to.
+fn changed_run(ctx: &Setup, player: &str, changes: &[&Change]) -> (String, TrainConfig) {
     let (_, mut config) = backbone_run(ctx, Backbone::Dcgan);
-    (change.apply)(&mut config);
-    let name = format!("q5-dcgan-d-{}", change.name);
+    changes
+        .iter()
+        .for_each(|change| (change.apply)(&mut config));
+    let last = changes.last().map_or("none", |c| c.name);
+    let name = format!("q5-dcgan-{player}-{last}");
     (name, config.with_epochs(ctx.budget.swap_epochs))
 }
 
@@ -104,13 +127,41 @@ pub fn change_the_discriminator(
         ChangedRun::read("dcgan", "none (the peers' DCGAN)", dcgan, epoch)?,
     ];
     for change in &CHANGES {
-        let (name, config) = changed_run(ctx, change);
+        let (name, config) = changed_run(ctx, "d", &[change]);
         let trained = ctx.train(&name, &config)?;
         runs.push(ChangedRun::read(
             change.name,
             change.label,
             &trained.records,
             epoch,
+        )?);
+    }
+    Ok(runs)
+}
+
+/// Trains (or reloads) the DCGANs with [`DISCRIMINATOR_FIX`] and one generator change each,
+/// and reads them at `swap_epochs`, after the course CNN and the DCGAN with the fix alone
+/// (the rows of `discriminator_changes` keyed "cnn" and [`DISCRIMINATOR_FIX`]'s name).
+pub fn change_the_generator(
+    ctx: &Setup,
+    discriminator_changes: &[ChangedRun],
+) -> anyhow::Result<Vec<ChangedRun>> {
+    let row = |key: &str| {
+        (discriminator_changes.iter().find(|r| r.key == key))
+            .with_context(|| format!("the run `{key}`"))
+    };
+    let mut fixed = row(DISCRIMINATOR_FIX.name)?.clone();
+    fixed.change = "none (D with the third convolution)".to_string();
+    let mut runs = vec![row("cnn")?.clone(), fixed];
+    for change in &GENERATOR_CHANGES {
+        let (name, config) = changed_run(ctx, "g", &[DISCRIMINATOR_FIX, change]);
+        let trained = ctx.train(&name, &config)?;
+        let records = &trained.records;
+        runs.push(ChangedRun::read(
+            change.name,
+            change.label,
+            records,
+            ctx.budget.swap_epochs,
         )?);
     }
     Ok(runs)

@@ -47,7 +47,7 @@ pub struct Backbones {
     pub discriminator_changes: Vec<ChangedRun>,
     /// The course CNN, the DCGAN with the third convolution in its discriminator, then that
     /// DCGAN with one change to its generator at a time, all read at `swap_epoch`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generator_changes: Vec<ChangedRun>,
 }
 

@@ -1,12 +1,20 @@
 //! The convolution passes as a Burn backend extension: implemented on `flex` (with
 //! [`super::kernels`]) and on `Autodiff<flex>` (with the backward of [`super::autodiff`]).
 
+use burn::backend::ops::ModuleOps;
 use burn::backend::{Backend, Flex, backend_extension, tensor::FloatTensor};
+use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Bytes, DType, Shape};
 use burn_flex::{FlexTensor, Layout};
 
 use super::Geometry;
 use super::kernels;
+
+/// Up to this many output channels a transposed convolution's forward runs through flex's own
+/// direct kernel: with one output channel (the DCGAN's and the conv VAE's last layer, and the
+/// input gradient of their first convolution) the col2im product is a thin `[c, 16]` one and
+/// flex's kernel is 2.3-2.6x faster (`cargo xtask bench conv`, docs/performance.md).
+const DIRECT_TRANSPOSE_OUTPUTS: usize = 1;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait Im2colConv: Backend {
@@ -56,6 +64,11 @@ impl Im2colConv for Flex {
     ) -> FlexTensor {
         let [n, c, h, w] = dims(&x);
         let [_, o, _, _] = dims(&weight);
+        if o <= DIRECT_TRANSPOSE_OUTPUTS {
+            let options =
+                ConvTransposeOptions::new(geometry.stride, geometry.padding, [0, 0], [1, 1], 1);
+            return <Flex as ModuleOps<Flex>>::conv_transpose2d(x, weight, None, options);
+        }
         let [ho, wo] = geometry
             .transposed_output([h, w])
             .expect("checked by conv_transpose2d");

@@ -415,69 +415,8 @@ impl CnnDiscriminator {
     }
 }
 
-#[derive(Module, Debug)]
-pub struct DcganGenerator {
-    project: Linear,
-    /// Normalises each of the 6272 projected features (PyTorch's BatchNorm1d(6272)), or each
-    /// of the 128 maps with `dcgan_channel_norm`.
-    project_norm: BatchNorm,
-    /// The projected maps' side: 7, or 5 with the third layer.
-    side: usize,
-    /// Whether `project_norm` normalises per channel (over 128 maps) rather than per feature.
-    channel_norm: bool,
-    deconv0: Option<ConvTranspose2d>,
-    norm0: Option<BatchNorm>,
-    deconv1: ConvTranspose2d,
-    norm1: BatchNorm,
-    deconv2: ConvTranspose2d,
-}
-
-impl DcganGenerator {
-    fn forward(&self, z: Tensor<2>) -> Tensor<2> {
-        let [batch, _] = z.dims();
-        let projected = self.project.forward(z);
-        let maps = |x: Tensor<2>| x.reshape([batch, 128, self.side, self.side]);
-        let mut x = if self.channel_norm {
-            relu(self.project_norm.forward(maps(projected)))
-        } else {
-            maps(relu(self.project_norm.forward(projected)))
-        };
-        if let (Some(deconv), Some(norm)) = (&self.deconv0, &self.norm0) {
-            x = relu(norm.forward(conv_transpose2d(deconv, x)));
-        }
-        let x = relu(self.norm1.forward(conv_transpose2d(&self.deconv1, x)));
-        flat_images(conv_transpose2d(&self.deconv2, x).tanh())
-    }
-}
-
-#[derive(Module, Debug)]
-pub struct DcganDiscriminator {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    norm2: Option<BatchNorm>,
-    conv3: Option<Conv2d>,
-    norm3: Option<BatchNorm>,
-    dropout: Dropout,
-    logit: Linear,
-}
-
-impl DcganDiscriminator {
-    fn forward(&self, images: Tensor<2>) -> Tensor<2> {
-        let activate = |x: Tensor<4>, norm: &Option<BatchNorm>| {
-            let x = match norm {
-                Some(norm) => norm.forward(x),
-                None => x,
-            };
-            self.dropout.forward(leaky_relu(x, LEAK))
-        };
-        let x = activate(conv2d(&self.conv1, nchw(images)), &None);
-        let mut x = activate(conv2d(&self.conv2, x), &self.norm2);
-        if let Some(conv3) = &self.conv3 {
-            x = activate(conv2d(conv3, x), &self.norm3);
-        }
-        self.logit.forward(x.flatten::<2>(1, 3))
-    }
-}
+mod dcgan;
+pub use dcgan::{DcganDiscriminator, DcganGenerator};
 
 #[cfg(test)]
 #[path = "model_tests.rs"]

@@ -67,6 +67,11 @@ pub struct Budget {
     /// GAN-Q5: epochs of the runs that swap one player between the course CNN and the DCGAN,
     /// read beside both at that epoch (at most `backbone_epochs.0`).
     pub swap_epochs: usize,
+    /// GAN-Q5: epochs of the DCGAN with both third layers (the discriminator's convolution and
+    /// the generator's transposed convolution), read against the aim (at least
+    /// `backbone_epochs.0`, where it is compared, and at most `course_cnn_epochs`, which it is
+    /// read beside).
+    pub deeper_dcgan_epochs: usize,
     /// Samples scored for the cross-family comparison.
     pub family_samples: usize,
 }
@@ -86,6 +91,7 @@ impl Budget {
                 dcgan_reference_epochs: 2,
                 backbone_train_limit: 2_560,
                 swap_epochs: 2,
+                deeper_dcgan_epochs: 2,
                 family_samples: 1000,
             }
         } else {
@@ -101,6 +107,7 @@ impl Budget {
                 dcgan_reference_epochs: 100,
                 backbone_train_limit: 0,
                 swap_epochs: 10,
+                deeper_dcgan_epochs: 50,
                 family_samples: 10_000,
             }
         }

@@ -2,7 +2,8 @@
 //! discriminator, so each run changes that discriminator (or its training) in one way, as long
 //! as the swapped pairings, and is read beside the unchanged DCGAN and the course CNN at the
 //! same epoch. Then, with the discriminator's change that closes its share of the gap, one
-//! difference of the generator from the course CNN's at a time.
+//! difference of the generator from the course CNN's at a time; and the DCGAN with the
+//! discriminator's and the generator's third layer together, trained on for the aim.
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,17 @@ const GENERATOR_CHANGES: [Change; 2] = [
 /// The discriminator change the generator's changes build on (the first of [`CHANGES`]).
 const DISCRIMINATOR_FIX: &Change = &CHANGES[0];
 
+/// The generator change that, with [`DISCRIMINATOR_FIX`], closes the gap to the course CNN.
+const GENERATOR_THIRD_LAYER: &Change = &GENERATOR_CHANGES[1];
+
+/// The DCGAN with both third layers, [`DISCRIMINATOR_FIX`] and [`GENERATOR_THIRD_LAYER`],
+/// trained on for the aim (`deeper_dcgan_epochs`): `(name, config)`.
+pub fn deeper_dcgan_run(ctx: &Setup) -> (String, TrainConfig) {
+    let config = changed_config(ctx, &[DISCRIMINATOR_FIX, GENERATOR_THIRD_LAYER]);
+    let name = "q5-dcgan-third-layers".to_string();
+    (name, config.with_epochs(ctx.budget.deeper_dcgan_epochs))
+}
+
 /// A run read at the comparison epoch.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChangedRun {
@@ -97,15 +109,21 @@ impl ChangedRun {
     }
 }
 
-/// The config of the DCGAN's run with `changes` (named by the last), as long as the swapped
-/// pairings; `player` ("d" or "g") names the network the last change is to.
-fn changed_run(ctx: &Setup, player: &str, changes: &[&Change]) -> (String, TrainConfig) {
+/// The DCGAN's config with `changes` applied.
+fn changed_config(ctx: &Setup, changes: &[&Change]) -> TrainConfig {
     let (_, mut config) = backbone_run(ctx, Backbone::Dcgan);
     changes
         .iter()
         .for_each(|change| (change.apply)(&mut config));
+    config
+}
+
+/// The DCGAN's run with `changes` (named by the last), as long as the swapped pairings;
+/// `player` ("d" or "g") names the network the last change is to.
+fn changed_run(ctx: &Setup, player: &str, changes: &[&Change]) -> (String, TrainConfig) {
     let last = changes.last().map_or("none", |c| c.name);
     let name = format!("q5-dcgan-{player}-{last}");
+    let config = changed_config(ctx, changes);
     (name, config.with_epochs(ctx.budget.swap_epochs))
 }
 

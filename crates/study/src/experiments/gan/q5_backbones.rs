@@ -241,11 +241,12 @@ fn write_figures(ctx: &Setup, runs: &[Runs], deeper: &Runs) -> anyhow::Result<()
         fid = fid.with_series(Series::new(run.label, points));
     }
     let shown = || runs.iter().chain([deeper]);
-    let grids = shown().map(|run| {
-        let samples = ctx.samples(&run.longest().generator, &run.config, 32);
-        unit_values(samples, run.config.real_scale)
-    });
-    let grids = grids.collect::<Vec<_>>().concat();
+    let grids: Vec<f32> = shown()
+        .flat_map(|run| {
+            let samples = ctx.samples(&run.longest().generator, &run.config, 32);
+            unit_values(samples, run.config.real_scale)
+        })
+        .collect();
     let labels = shown()
         .flat_map(|r| std::iter::repeat_n(r.label.to_string(), 32))
         .collect();

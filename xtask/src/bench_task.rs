@@ -33,8 +33,13 @@ impl ModelBench {
         } else {
             ""
         };
+        let denormals = if self.policy.flush_denormals {
+            ", denormals flushed"
+        } else {
+            ", denormals kept"
+        };
         format!(
-            "{pool}, gemm threshold {}{conv}",
+            "{pool}, gemm threshold {}{conv}{denormals}",
             self.policy.gemm_threshold
         )
     }

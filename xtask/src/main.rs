@@ -127,6 +127,10 @@ enum Command {
         /// before/after comparisons in one sitting.
         #[arg(long)]
         generic_conv: bool,
+        /// genlab: compute denormal floats in full instead of flushing them to zero (the
+        /// default, `data::ThreadPolicy`), for before/after comparisons in one sitting.
+        #[arg(long)]
+        keep_denormals: bool,
         /// Training epochs timed (the first one is reported apart as warm-up).
         #[arg(long, default_value_t = 3)]
         epochs: usize,
@@ -197,6 +201,7 @@ fn main() {
             gemm_threshold,
             global_pool,
             generic_conv,
+            keep_denormals,
             epochs,
             steps,
             backbone,
@@ -211,11 +216,17 @@ fn main() {
                 variant.push_str(&format!("-gemm{threshold}"));
             }
             if global_pool {
+                // rayon's own threads keep the default floating-point mode.
+                policy = policy.keeping_denormals();
                 variant.push_str("-global-pool");
             }
             if generic_conv {
                 data::conv::set_im2col(false);
                 variant.push_str("-generic-conv");
+            }
+            if keep_denormals {
+                policy = policy.keeping_denormals();
+                variant.push_str("-denormals");
             }
             let models = bench_task::ModelBench {
                 policy,

@@ -246,17 +246,29 @@ fn global_pool() -> String {
     "rayon's global pool, gemm threshold 589824".into()
 }
 
-/// The CPU model, from /proc/cpuinfo.
+/// The CPU model, from /proc/cpuinfo: its name, and on x86 its family and model numbers,
+/// which tell apart CPUs a virtual machine names alike ("AMD EPYC", "Intel(R) Xeon(R)
+/// Processor").
 pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
+        .and_then(|text| cpu_model_of(&text))
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// [`cpu_model`] of a /proc/cpuinfo text (its first processor).
+fn cpu_model_of(cpuinfo: &str) -> Option<String> {
+    let field = |key: &str| {
+        cpuinfo.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            (name.trim() == key).then(|| value.trim().to_string())
+        })
+    };
+    let name = field("model name")?;
+    Some(match (field("cpu family"), field("model")) {
+        (Some(family), Some(model)) => format!("{name}, family {family} model {model}"),
+        _ => name,
+    })
 }
 
 /// The report's speed section, from every saved sitting.
@@ -371,5 +383,22 @@ mod tests {
             .unwrap();
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         assert_eq!(cells[7..12], ["–", "–", "–", "–", "–"], "{row}");
+    }
+
+    #[test]
+    fn the_cpu_is_named_with_its_family_and_model_where_cpuinfo_gives_them() {
+        let x86 = "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 207\n\
+                   model name\t: Intel(R) Xeon(R) Processor\nstepping\t: 2\n\n\
+                   processor\t: 1\ncpu family\t: 7\nmodel\t\t: 1\n";
+        assert_eq!(
+            cpu_model_of(x86).as_deref(),
+            Some("Intel(R) Xeon(R) Processor, family 6 model 207")
+        );
+        let arm = "processor\t: 0\nmodel name\t: ARMv8 Processor rev 1 (v8l)\n";
+        assert_eq!(
+            cpu_model_of(arm).as_deref(),
+            Some("ARMv8 Processor rev 1 (v8l)")
+        );
+        assert_eq!(cpu_model_of("processor\t: 0\n"), None);
     }
 }

@@ -9,6 +9,11 @@
 //! [`ThreadPolicy::install`] runs a command inside a rayon pool of `--threads` threads (so
 //! parallel regions start on a pool thread instead of being handed over) and sets `gemm`'s
 //! threading threshold: products smaller than it run on one thread.
+//!
+//! The pool's threads also flush denormal floats to zero ([`flush_denormals_on_this_thread`]):
+//! numbers below `f32::MIN_POSITIVE` (1.2e-38) take a slow microcode path on x86 cores, and
+//! training makes more of them as it goes (saturated sigmoids, decaying Adam moments), so
+//! without the flush a model's epochs grow slower one after another (docs/performance.md).
 
 /// The thread count and product size at which work is split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +22,9 @@ pub struct ThreadPolicy {
     pub threads: usize,
     /// Multiply-adds (m·n·k) below which a matrix product stays on one thread.
     pub gemm_threshold: usize,
+    /// Whether the pool's threads flush denormal floats to zero (default: yes; PyTorch's
+    /// `torch.set_flush_denormal(True)`). Results change only for values below 1.2e-38.
+    pub flush_denormals: bool,
 }
 
 /// `gemm`'s own default threshold, 48·48·256.
@@ -28,6 +36,15 @@ impl ThreadPolicy {
         Self {
             threads: threads.unwrap_or_else(available).max(1),
             gemm_threshold: GEMM_DEFAULT_THRESHOLD,
+            flush_denormals: true,
+        }
+    }
+
+    /// The same policy with denormal floats computed in full (slowly, on x86).
+    pub fn keeping_denormals(self) -> Self {
+        Self {
+            flush_denormals: false,
+            ..self
         }
     }
 
@@ -44,19 +61,53 @@ impl ThreadPolicy {
         gemm::set_threading_threshold(self.gemm_threshold);
     }
 
-    /// Runs `body` inside a rayon pool of `self.threads` threads, with the threshold set.
+    /// Runs `body` inside a rayon pool of `self.threads` threads, with the threshold set
+    /// and, unless kept, denormals flushed on every thread of the pool.
     pub fn install<T: Send>(&self, body: impl FnOnce() -> T + Send) -> T {
         self.set_gemm_threshold();
+        let flush = self.flush_denormals;
         match rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .thread_name(|i| format!("genlab-{i}"))
+            .start_handler(move |_| {
+                if flush {
+                    flush_denormals_on_this_thread();
+                }
+            })
             .build()
         {
             Ok(pool) => pool.install(body),
             // No pool (threads cannot be spawned): run on this thread with the global pool.
-            Err(_) => body(),
+            Err(_) => {
+                if flush {
+                    flush_denormals_on_this_thread();
+                }
+                body()
+            }
         }
     }
+}
+
+/// Sets the calling thread's floating-point unit to flush denormal results and inputs to
+/// zero (x86's FTZ and DAZ bits of MXCSR). Returns whether it could: other architectures
+/// keep their default (their cores handle denormals without the x86 penalty).
+pub fn flush_denormals_on_this_thread() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const FLUSH_TO_ZERO: u32 = 1 << 15;
+        const DENORMALS_ARE_ZERO: u32 = 1 << 6;
+        let mut control: u32 = 0;
+        // SAFETY: `stmxcsr` / `ldmxcsr` read and write this thread's SSE control register
+        // through a pointer to a local; only the two denormal bits change.
+        unsafe {
+            std::arch::asm!("stmxcsr [{}]", in(reg) &mut control, options(nostack, preserves_flags));
+            control |= FLUSH_TO_ZERO | DENORMALS_ARE_ZERO;
+            std::arch::asm!("ldmxcsr [{}]", in(reg) &control, options(nostack, preserves_flags, readonly));
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// Threads of the pool this code runs in (what `--threads` set): timings depend on it.
@@ -83,5 +134,26 @@ mod tests {
         assert_eq!(gemm::get_threading_threshold(), GEMM_DEFAULT_THRESHOLD + 1);
         gemm::set_threading_threshold(GEMM_DEFAULT_THRESHOLD);
         assert!(ThreadPolicy::new(None).threads >= 1);
+    }
+
+    /// Half the smallest normal f32: a denormal, or zero where denormals are flushed.
+    fn halved_smallest_normal() -> f32 {
+        std::hint::black_box(f32::MIN_POSITIVE) / std::hint::black_box(2.0)
+    }
+
+    #[test]
+    fn the_pool_flushes_denormals_unless_asked_to_keep_them() {
+        let policy = ThreadPolicy::new(Some(2));
+        let flushed = policy.install(|| rayon::broadcast(|_| halved_smallest_normal()));
+        let kept = policy
+            .keeping_denormals()
+            .install(|| rayon::broadcast(|_| halved_smallest_normal()));
+        assert!(kept.iter().all(|&x| x > 0.0), "kept: {kept:?}");
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(flushed, [0.0, 0.0], "every pool thread flushes");
+        }
+        // A thread outside the pool keeps the default.
+        let outside = std::thread::spawn(halved_smallest_normal).join().unwrap();
+        assert!(outside > 0.0);
     }
 }

@@ -21,6 +21,7 @@ pub mod ema;
 pub mod figure;
 pub mod idx;
 pub mod locate;
+pub mod momentum;
 pub mod plot;
 pub mod progress;
 pub mod run;

@@ -5,6 +5,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
+use data::momentum::MomentumStep;
 use rbm::Coupling;
 
 use crate::model::Dbm;
@@ -89,29 +90,40 @@ impl JointState {
         let grad_c1 = mean(mu1) - mean(sweep.hidden_1_probabilities.clone());
         let grad_c2 = mean(mu2) - mean(sweep.hidden_2_probabilities.clone());
 
-        let decay = config.weight_decay;
-        let step2 = |w: &Param<Tensor<2>>, velocity: &Param<Tensor<2>>, grad: Tensor<2>| {
-            let w = w.val();
-            let dv = velocity.val() * momentum + (grad - w.clone() * decay) * learning_rate;
-            (Param::from_tensor(w + dv.clone()), Param::from_tensor(dv))
+        let weights_step = MomentumStep {
+            learning_rate,
+            momentum,
+            weight_decay: config.weight_decay,
         };
-        let step1 = |w: &Param<Tensor<1>>, velocity: &Param<Tensor<1>>, grad: Tensor<1>| {
-            let dv = velocity.val() * momentum + grad * learning_rate;
-            (
-                Param::from_tensor(w.val() + dv.clone()),
-                Param::from_tensor(dv),
-            )
+        let bias_step = MomentumStep {
+            weight_decay: 0.0,
+            ..weights_step
         };
-        (self.dbm.weights_1, self.weights_1_velocity) =
-            step2(&self.dbm.weights_1, &self.weights_1_velocity, grad_w1);
-        (self.dbm.weights_2, self.weights_2_velocity) =
-            step2(&self.dbm.weights_2, &self.weights_2_velocity, grad_w2);
-        (self.dbm.visible_bias, self.visible_velocity) =
-            step1(&self.dbm.visible_bias, &self.visible_velocity, grad_b);
-        (self.dbm.hidden_1_bias, self.hidden_1_velocity) =
-            step1(&self.dbm.hidden_1_bias, &self.hidden_1_velocity, grad_c1);
-        (self.dbm.hidden_2_bias, self.hidden_2_velocity) =
-            step1(&self.dbm.hidden_2_bias, &self.hidden_2_velocity, grad_c2);
+        weights_step.update(
+            &mut self.dbm.weights_1,
+            &mut self.weights_1_velocity,
+            grad_w1,
+        );
+        weights_step.update(
+            &mut self.dbm.weights_2,
+            &mut self.weights_2_velocity,
+            grad_w2,
+        );
+        bias_step.update(
+            &mut self.dbm.visible_bias,
+            &mut self.visible_velocity,
+            grad_b,
+        );
+        bias_step.update(
+            &mut self.dbm.hidden_1_bias,
+            &mut self.hidden_1_velocity,
+            grad_c1,
+        );
+        bias_step.update(
+            &mut self.dbm.hidden_2_bias,
+            &mut self.hidden_2_velocity,
+            grad_c2,
+        );
         self.chains = Param::from_tensor(sweep.state.hidden_1);
         steps
     }

@@ -9,6 +9,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use data::momentum::MomentumStep;
 use data::{BatchOrder, Binarise, ImageBatcher, ImageSet, ImageTransform, Scale};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -326,17 +327,22 @@ impl RbmState {
                 .mean_dim(0)
                 .squeeze_dim::<1>(0);
 
-        let (lr, momentum, decay) = (update.learning_rate, update.momentum, update.weight_decay);
-        let w = self.rbm.weights.val();
-        let dw = self.weights_velocity.val() * momentum + (grad_w - w.clone() * decay) * lr;
-        let db = self.visible_velocity.val() * momentum + grad_b * lr;
-        let dc = self.hidden_velocity.val() * momentum + grad_c * lr;
-        self.rbm.weights = Param::from_tensor(w + dw.clone());
-        self.rbm.visible_bias = Param::from_tensor(self.rbm.visible_bias.val() + db.clone());
-        self.rbm.hidden_bias = Param::from_tensor(self.rbm.hidden_bias.val() + dc.clone());
-        self.weights_velocity = Param::from_tensor(dw);
-        self.visible_velocity = Param::from_tensor(db);
-        self.hidden_velocity = Param::from_tensor(dc);
+        let weights_step = MomentumStep {
+            learning_rate: update.learning_rate,
+            momentum: update.momentum,
+            weight_decay: update.weight_decay,
+        };
+        let bias_step = MomentumStep {
+            weight_decay: 0.0,
+            ..weights_step
+        };
+        weights_step.update(&mut self.rbm.weights, &mut self.weights_velocity, grad_w);
+        bias_step.update(
+            &mut self.rbm.visible_bias,
+            &mut self.visible_velocity,
+            grad_b,
+        );
+        bias_step.update(&mut self.rbm.hidden_bias, &mut self.hidden_velocity, grad_c);
         if update.persistent {
             self.chains = Param::from_tensor(negative.hidden);
         }

@@ -99,31 +99,12 @@ impl JointState {
             weight_decay: 0.0,
             ..weights_step
         };
-        weights_step.update(
-            &mut self.dbm.weights_1,
-            &mut self.weights_1_velocity,
-            grad_w1,
-        );
-        weights_step.update(
-            &mut self.dbm.weights_2,
-            &mut self.weights_2_velocity,
-            grad_w2,
-        );
-        bias_step.update(
-            &mut self.dbm.visible_bias,
-            &mut self.visible_velocity,
-            grad_b,
-        );
-        bias_step.update(
-            &mut self.dbm.hidden_1_bias,
-            &mut self.hidden_1_velocity,
-            grad_c1,
-        );
-        bias_step.update(
-            &mut self.dbm.hidden_2_bias,
-            &mut self.hidden_2_velocity,
-            grad_c2,
-        );
+        let dbm = &mut self.dbm;
+        weights_step.update(&mut dbm.weights_1, &mut self.weights_1_velocity, grad_w1);
+        weights_step.update(&mut dbm.weights_2, &mut self.weights_2_velocity, grad_w2);
+        bias_step.update(&mut dbm.visible_bias, &mut self.visible_velocity, grad_b);
+        bias_step.update(&mut dbm.hidden_1_bias, &mut self.hidden_1_velocity, grad_c1);
+        bias_step.update(&mut dbm.hidden_2_bias, &mut self.hidden_2_velocity, grad_c2);
         self.chains = Param::from_tensor(sweep.state.hidden_1);
         steps
     }

@@ -56,11 +56,15 @@ pub fn run_bench(
     let epochs = models.epochs;
     let (ours, peer_runs) = match target {
         BenchTarget::Gemm => {
+            // The peak after the shapes, as the model benches take it after training: on a
+            // core whose clock settles over seconds, a peak taken first comes out low.
+            let timings = bench::gemm(&selected, 3, repeats.max(1));
             let peak = bench::peak_gflops(&selected);
-            bench::print_gemm(&selected, &bench::gemm(&selected, 3, repeats.max(1)), peak);
+            bench::print_gemm(&selected, &timings, peak);
             return Ok(());
         }
         BenchTarget::Conv => return conv_sitting(&selected, repeats, models),
+        BenchTarget::Sitting => anyhow::bail!("`bench sitting` runs the others: see `sitting`"),
         BenchTarget::Rbm => {
             let args = vec!["--epochs".to_string(), epochs.to_string()];
             (
@@ -202,4 +206,95 @@ fn conv_sitting(
     data::run::write_json(&path, &sitting)?;
     eprintln!("saved {}", path.display());
     Ok(())
+}
+
+/// Where `bench sitting` runs and saves its benchmarks.
+pub struct SittingOptions {
+    pub backend: BackendChoice,
+    pub peers: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub reports_dir: PathBuf,
+}
+
+/// The benchmarks of a sitting at each thread count, in the order they run.
+const SITTING_BENCHES: [&[&str]; 6] = [
+    &["gemm"],
+    &["rbm"],
+    &["gan", "--backbone", "mlp"],
+    &["gan", "--backbone", "dcgan", "--steps", "50"],
+    &["vae-mlp"],
+    &["vae-conv"],
+];
+
+/// `bench sitting`: every benchmark of the report's speed appendix at one thread, then at
+/// two, then the convolution layers at both, each in a fresh process of this program (so
+/// each measures its own peak from a cold start, as when run alone); stops at the first
+/// that fails.
+pub fn sitting(options: &SittingOptions) -> anyhow::Result<()> {
+    let program = std::env::current_exe()?;
+    let runs = [1, 2]
+        .iter()
+        .flat_map(|threads| SITTING_BENCHES.iter().map(move |bench| (*bench, *threads)))
+        .chain([(&["conv"][..], 1), (&["conv"][..], 2)]);
+    for (bench, threads) in runs {
+        let args = sitting_args(bench, threads, options);
+        println!("== xtask {}", args.join(" "));
+        let status = std::process::Command::new(&program).args(&args).status()?;
+        anyhow::ensure!(
+            status.success(),
+            "`xtask {}` failed ({status})",
+            args.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// The command line of one benchmark of a sitting.
+fn sitting_args(bench: &[&str], threads: usize, options: &SittingOptions) -> Vec<String> {
+    use clap::ValueEnum;
+    let mut args: Vec<String> = ["bench"]
+        .iter()
+        .chain(bench)
+        .map(|s| s.to_string())
+        .collect();
+    let backend = options
+        .backend
+        .to_possible_value()
+        .expect("every backend has a name");
+    let peers = (options.peers.as_ref()).map_or("none".into(), |p| p.display().to_string());
+    args.extend([
+        "--threads".into(),
+        threads.to_string(),
+        "--backend".into(),
+        backend.get_name().into(),
+        "--peers".into(),
+        peers,
+        "--reports-dir".into(),
+        options.reports_dir.display().to_string(),
+    ]);
+    if let Some(dir) = &options.data_dir {
+        args.extend(["--data-dir".into(), dir.display().to_string()]);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sitting_passes_the_threads_and_folders_to_each_benchmark() {
+        let options = SittingOptions {
+            backend: BackendChoice::Flex,
+            peers: None,
+            data_dir: Some("d".into()),
+            reports_dir: "r".into(),
+        };
+        let args = sitting_args(SITTING_BENCHES[3], 2, &options);
+        assert_eq!(
+            args.join(" "),
+            "bench gan --backbone dcgan --steps 50 --threads 2 --backend flex --peers none \
+             --reports-dir r --data-dir d"
+        );
+    }
 }

@@ -151,7 +151,7 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum BenchTarget {
     /// The matrix products of the models, GFLOP/s per shape.
     Gemm,
@@ -166,6 +166,10 @@ enum BenchTarget {
     /// The DCGAN's and conv VAE's convolution layers: forward, input and weight gradients,
     /// genlab's im2col path, Burn's generic one and PyTorch's (xtask/peers/torch_conv.py).
     Conv,
+    /// The report's whole sitting: gemm, rbm, gan (mlp, and dcgan on 50 batches an epoch),
+    /// vae-mlp and vae-conv at one thread, then at two, then conv at one and two; each in a
+    /// fresh process, one after the other (about 20 minutes with the peers).
+    Sitting,
 }
 
 #[global_allocator]
@@ -239,7 +243,15 @@ fn main() {
                 data_dir,
                 reports_dir,
             };
-            if global_pool {
+            if target == BenchTarget::Sitting {
+                let options = bench_task::SittingOptions {
+                    backend,
+                    peers: models.peers.clone(),
+                    data_dir: models.data_dir.clone(),
+                    reports_dir: models.reports_dir.clone(),
+                };
+                bench_task::sitting(&options)
+            } else if global_pool {
                 // Before anything starts rayon's global pool, which reads this once.
                 // SAFETY: no other thread exists yet.
                 unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };

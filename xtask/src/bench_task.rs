@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: runs one benchmark sitting and saves it for the report.
 
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use data::BackendChoice;
@@ -64,7 +65,7 @@ pub fn run_bench(
             return Ok(());
         }
         BenchTarget::Conv => return conv_sitting(&selected, repeats, models),
-        BenchTarget::Sitting => anyhow::bail!("`bench sitting` runs the others: see `sitting`"),
+        BenchTarget::Sitting => unreachable!("`bench sitting` is run by `sitting`, not here"),
         BenchTarget::Rbm => {
             let args = vec!["--epochs".to_string(), epochs.to_string()];
             (
@@ -238,42 +239,35 @@ pub fn sitting(options: &SittingOptions) -> anyhow::Result<()> {
         .chain([(&["conv"][..], 1), (&["conv"][..], 2)]);
     for (bench, threads) in runs {
         let args = sitting_args(bench, threads, options);
-        println!("== xtask {}", args.join(" "));
+        let line = args.join(OsStr::new(" ")).to_string_lossy().into_owned();
+        println!("== xtask {line}");
         let status = std::process::Command::new(&program).args(&args).status()?;
-        anyhow::ensure!(
-            status.success(),
-            "`xtask {}` failed ({status})",
-            args.join(" ")
-        );
+        anyhow::ensure!(status.success(), "`xtask {line}` failed ({status})");
     }
     Ok(())
 }
 
 /// The command line of one benchmark of a sitting.
-fn sitting_args(bench: &[&str], threads: usize, options: &SittingOptions) -> Vec<String> {
+fn sitting_args(bench: &[&str], threads: usize, options: &SittingOptions) -> Vec<OsString> {
     use clap::ValueEnum;
-    let mut args: Vec<String> = ["bench"]
-        .iter()
-        .chain(bench)
-        .map(|s| s.to_string())
-        .collect();
     let backend = options
         .backend
         .to_possible_value()
         .expect("every backend has a name");
-    let peers = (options.peers.as_ref()).map_or("none".into(), |p| p.display().to_string());
-    args.extend([
-        "--threads".into(),
-        threads.to_string(),
-        "--backend".into(),
-        backend.get_name().into(),
-        "--peers".into(),
-        peers,
-        "--reports-dir".into(),
-        options.reports_dir.display().to_string(),
-    ]);
+    let mut args: Vec<OsString> = ["bench"].iter().chain(bench).map(OsString::from).collect();
+    let threads = threads.to_string();
+    let settings = [
+        ("--threads", threads.as_str()),
+        ("--backend", backend.get_name()),
+    ];
+    for (flag, value) in settings {
+        args.extend([flag.into(), value.into()]);
+    }
+    let peers = options.peers.as_ref().map_or("none".into(), |p| p.into());
+    args.extend(["--peers".into(), peers]);
+    args.extend(["--reports-dir".into(), options.reports_dir.clone().into()]);
     if let Some(dir) = &options.data_dir {
-        args.extend(["--data-dir".into(), dir.display().to_string()]);
+        args.extend(["--data-dir".into(), dir.into()]);
     }
     args
 }
@@ -292,7 +286,7 @@ mod tests {
         };
         let args = sitting_args(SITTING_BENCHES[3], 2, &options);
         assert_eq!(
-            args.join(" "),
+            args.join(OsStr::new(" ")),
             "bench gan --backbone dcgan --steps 50 --threads 2 --backend flex --peers none \
              --reports-dir r --data-dir d"
         );

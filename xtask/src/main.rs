@@ -168,7 +168,8 @@ enum BenchTarget {
     Conv,
     /// The report's whole sitting: gemm, rbm, gan (mlp, and dcgan on 50 batches an epoch),
     /// vae-mlp and vae-conv at one thread, then at two, then conv at one and two; each in a
-    /// fresh process, one after the other (about 20 minutes with the peers).
+    /// fresh process, one after the other (about 20 minutes with the peers). Takes --backend,
+    /// --peers, --data-dir and --reports-dir; options of a single benchmark are refused.
     Sitting,
 }
 
@@ -244,13 +245,30 @@ fn main() {
                 reports_dir,
             };
             if target == BenchTarget::Sitting {
+                let one_bench_options = [
+                    ("--gemm-threshold", gemm_threshold.is_some()),
+                    ("--global-pool", global_pool),
+                    ("--generic-conv", generic_conv),
+                    ("--keep-denormals", keep_denormals),
+                    ("--epochs", epochs != 3),
+                    ("--steps", steps != 0),
+                    ("--repeats", repeats != 20),
+                ];
+                let refused = one_bench_options.iter().find(|(_, given)| *given);
                 let options = bench_task::SittingOptions {
                     backend,
                     peers: models.peers.clone(),
                     data_dir: models.data_dir.clone(),
                     reports_dir: models.reports_dir.clone(),
                 };
-                bench_task::sitting(&options)
+                match refused {
+                    Some((flag, _)) => Err(anyhow::anyhow!(
+                        "`bench sitting` runs every benchmark at the report's settings, so {flag} \
+                         does not apply to it: run the benchmarks one by one with it (e.g. \
+                         `cargo xtask bench vae-mlp {flag} ...`)"
+                    )),
+                    None => bench_task::sitting(&options),
+                }
             } else if global_pool {
                 // Before anything starts rayon's global pool, which reads this once.
                 // SAFETY: no other thread exists yet.

@@ -78,7 +78,7 @@ mod flex {
 
     use super::FusedAdam;
 
-    /// Elements per parallel chunk: below this, one thread does the whole parameter.
+    /// Elements per parallel chunk: below twice this, one thread does the whole parameter.
     const CHUNK: usize = 1 << 15;
 
     pub fn step<const D: usize>(

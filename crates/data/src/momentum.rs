@@ -26,6 +26,14 @@ pub struct Updated<const D: usize> {
 }
 
 impl MomentumStep {
+    /// The same step without weight decay, as the biases take it.
+    pub fn without_decay(self) -> Self {
+        Self {
+            weight_decay: 0.0,
+            ..self
+        }
+    }
+
     /// The step of `param` with its `velocity` and `gradient` (the ascent direction).
     pub fn apply<const D: usize>(
         &self,
@@ -93,16 +101,18 @@ mod flex {
         let v = velocity.clone().try_into_primitive::<Flex>().ok()?;
         let g = gradient.clone().try_into_primitive::<Flex>().ok()?;
         let (p_values, v_values, g_values) = (values(&p)?, values(&v)?, values(&g)?);
-        if p_values.len() != v_values.len() || p_values.len() != g_values.len() {
+        let shape = p.layout().shape();
+        if v.layout().shape() != shape || g.layout().shape() != shape {
             return None;
         }
         let lr = step.learning_rate as f32;
         let momentum = step.momentum as f32;
         let decay = step.weight_decay as f32;
+        let decays = step.weight_decay != 0.0;
         // The tensor operations' arithmetic, element by element (see the module's comment).
         let kernel = |p: &[f32], v: &[f32], g: &[f32], new_p: &mut [f32], new_v: &mut [f32]| {
             for i in 0..p.len() {
-                let ascent = if decay == 0.0 {
+                let ascent = if !decays {
                     g[i] * lr
                 } else {
                     (g[i] - p[i] * decay) * lr
@@ -125,7 +135,7 @@ mod flex {
                 .zip(g_values.par_chunks(CHUNK))
                 .for_each(|((((new_p, new_v), p), v), g)| kernel(p, v, g, new_p, new_v));
         }
-        let shape = p.layout().shape().clone();
+        let shape = shape.clone();
         let tensor = |values: Vec<f32>| {
             Tensor::from_primitive::<Flex>(FlexTensor::new(
                 Bytes::from_elems(values),
@@ -224,6 +234,9 @@ mod tests {
         let transposed = tensor(p.clone(), [2, 3]).transpose();
         let (v, g) = (tensor(values(6, 2), [3, 2]), tensor(values(6, 3), [3, 2]));
         assert!(flex::apply(&step, &transposed, &v, &g).is_none());
+        // Tensors of one length but different shapes are not fused either.
+        let other_shape = tensor(values(6, 1), [2, 3]);
+        assert!(flex::apply(&step, &other_shape, &v, &g).is_none());
         let strided = step.apply(
             tensor(p.clone(), [2, 3]).transpose(),
             tensor(values(6, 2), [3, 2]),

@@ -10,10 +10,10 @@
 //! parallel regions start on a pool thread instead of being handed over) and sets `gemm`'s
 //! threading threshold: products smaller than it run on one thread.
 //!
-//! The pool's threads also flush denormal floats to zero ([`flush_denormals_on_this_thread`]):
-//! numbers below `f32::MIN_POSITIVE` (1.2e-38) take a slow microcode path on x86 cores, and
-//! training makes more of them as it goes (saturated sigmoids, decaying Adam moments), so
-//! without the flush a model's epochs grow slower one after another (docs/performance.md).
+//! The pool's threads also flush denormal results to zero ([`set_flush_to_zero`]): numbers
+//! below `f32::MIN_POSITIVE` (1.2e-38) take a slow microcode path on x86 cores, and training
+//! makes more of them as it goes (saturated sigmoids, decaying Adam moments), so without the
+//! flush a model's epochs grow slower one after another (docs/performance.md).
 
 /// The thread count and product size at which work is split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,8 +22,9 @@ pub struct ThreadPolicy {
     pub threads: usize,
     /// Multiply-adds (m·n·k) below which a matrix product stays on one thread.
     pub gemm_threshold: usize,
-    /// Whether the pool's threads flush denormal floats to zero (default: yes; PyTorch's
-    /// `torch.set_flush_denormal(True)`). Results change only for values below 1.2e-38.
+    /// Whether the pool's threads flush denormal results to zero (default: yes; as PyTorch's
+    /// `torch.set_flush_denormal(True)`). Results change only where they would be below
+    /// 1.2e-38.
     pub flush_denormals: bool,
 }
 
@@ -62,52 +63,73 @@ impl ThreadPolicy {
     }
 
     /// Runs `body` inside a rayon pool of `self.threads` threads, with the threshold set
-    /// and, unless kept, denormals flushed on every thread of the pool.
+    /// and denormal results flushed to zero on every thread of the pool, or kept.
     pub fn install<T: Send>(&self, body: impl FnOnce() -> T + Send) -> T {
         self.set_gemm_threshold();
         let flush = self.flush_denormals;
         match rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .thread_name(|i| format!("genlab-{i}"))
+            // Both ways: a new thread inherits the mode of the thread that starts it.
             .start_handler(move |_| {
-                if flush {
-                    flush_denormals_on_this_thread();
-                }
+                set_flush_to_zero(flush);
             })
             .build()
         {
             Ok(pool) => pool.install(body),
             // No pool (threads cannot be spawned): run on this thread with the global pool.
             Err(_) => {
-                if flush {
-                    flush_denormals_on_this_thread();
-                }
-                body()
+                let before = set_flush_to_zero(flush);
+                let result = body();
+                set_flush_to_zero(before);
+                result
             }
         }
     }
 }
 
-/// Sets the calling thread's floating-point unit to flush denormal results and inputs to
-/// zero (x86's FTZ and DAZ bits of MXCSR). Returns whether it could: other architectures
-/// keep their default (their cores handle denormals without the x86 penalty).
-pub fn flush_denormals_on_this_thread() -> bool {
+/// Sets whether the calling thread flushes denormal results to zero (the flush-to-zero bit
+/// of x86's MXCSR) and returns whether it did before. Only that bit: the documentation of
+/// `core::arch::x86_64::_mm_setcsr` names changes to the rounding mode, the exception masks
+/// and denormals-are-zero as undefined behaviour, not flush-to-zero, whose one effect is that
+/// results below 1.2e-38 become zero (results the compiler folds at build time may still be
+/// denormal). Other architectures keep their default (their cores handle denormals without
+/// the x86 penalty) and return false.
+fn set_flush_to_zero(on: bool) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         const FLUSH_TO_ZERO: u32 = 1 << 15;
-        const DENORMALS_ARE_ZERO: u32 = 1 << 6;
         let mut control: u32 = 0;
         // SAFETY: `stmxcsr` / `ldmxcsr` read and write this thread's SSE control register
-        // through a pointer to a local; only the two denormal bits change.
+        // through a pointer to a local; only the flush-to-zero bit changes (see above).
         unsafe {
-            std::arch::asm!("stmxcsr [{}]", in(reg) &mut control, options(nostack, preserves_flags));
-            control |= FLUSH_TO_ZERO | DENORMALS_ARE_ZERO;
-            std::arch::asm!("ldmxcsr [{}]", in(reg) &control, options(nostack, preserves_flags, readonly));
+            std::arch::asm!(
+                "stmxcsr [{}]",
+                in(reg) &mut control,
+                options(nostack, preserves_flags)
+            );
         }
-        true
+        let before = control & FLUSH_TO_ZERO != 0;
+        if on {
+            control |= FLUSH_TO_ZERO;
+        } else {
+            control &= !FLUSH_TO_ZERO;
+        }
+        // SAFETY: as above.
+        unsafe {
+            std::arch::asm!(
+                "ldmxcsr [{}]",
+                in(reg) &control,
+                options(nostack, preserves_flags, readonly)
+            );
+        }
+        before
     }
     #[cfg(not(target_arch = "x86_64"))]
-    false
+    {
+        let _ = on;
+        false
+    }
 }
 
 /// Threads of the pool this code runs in (what `--threads` set): timings depend on it.
@@ -145,9 +167,12 @@ mod tests {
     fn the_pool_flushes_denormals_unless_asked_to_keep_them() {
         let policy = ThreadPolicy::new(Some(2));
         let flushed = policy.install(|| rayon::broadcast(|_| halved_smallest_normal()));
-        let kept = policy
-            .keeping_denormals()
-            .install(|| rayon::broadcast(|_| halved_smallest_normal()));
+        // A pool that keeps them, started from a thread that flushes.
+        let kept = policy.install(|| {
+            policy
+                .keeping_denormals()
+                .install(|| rayon::broadcast(|_| halved_smallest_normal()))
+        });
         assert!(kept.iter().all(|&x| x > 0.0), "kept: {kept:?}");
         if cfg!(target_arch = "x86_64") {
             assert_eq!(flushed, [0.0, 0.0], "every pool thread flushes");

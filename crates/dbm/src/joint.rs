@@ -95,10 +95,7 @@ impl JointState {
             momentum,
             weight_decay: config.weight_decay,
         };
-        let bias_step = MomentumStep {
-            weight_decay: 0.0,
-            ..weights_step
-        };
+        let bias_step = weights_step.without_decay();
         let dbm = &mut self.dbm;
         weights_step.update(&mut dbm.weights_1, &mut self.weights_1_velocity, grad_w1);
         weights_step.update(&mut dbm.weights_2, &mut self.weights_2_velocity, grad_w2);

@@ -332,10 +332,7 @@ impl RbmState {
             momentum: update.momentum,
             weight_decay: update.weight_decay,
         };
-        let bias_step = MomentumStep {
-            weight_decay: 0.0,
-            ..weights_step
-        };
+        let bias_step = weights_step.without_decay();
         weights_step.update(&mut self.rbm.weights, &mut self.weights_velocity, grad_w);
         bias_step.update(
             &mut self.rbm.visible_bias,

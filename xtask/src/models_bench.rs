@@ -292,7 +292,7 @@ pub fn speed_section(reports: &Path) -> String {
         "Measured by `cargo xtask bench sitting` (or one at a time, `cargo xtask bench \
          rbm|gan|vae-mlp|vae-conv`; images per second after the first epoch, on the networks of \
          `../shared/peers`, the peers run right after genlab in the same sitting). genlab's \
-         threads flush denormal floats to zero; the peers' scripts keep them, which slows their \
+         threads flush denormal floats to zero; the peers' scripts keep them, which can slow their \
          later epochs on Intel cores (`docs/performance.md`). Ratio = genlab / peer: above 1, \
          genlab is faster. Share of peak: the \
          multiply-adds per second of genlab's step (its products, counted from the layer \

@@ -209,6 +209,11 @@ fn conv_sitting(
     Ok(())
 }
 
+/// `bench`'s defaults, which a sitting's benchmarks run at (it refuses other values).
+pub const DEFAULT_REPEATS: usize = 20;
+pub const DEFAULT_EPOCHS: usize = 3;
+pub const DEFAULT_STEPS: usize = 0;
+
 /// Where `bench sitting` runs and saves its benchmarks.
 pub struct SittingOptions {
     pub backend: BackendChoice,
@@ -229,8 +234,8 @@ const SITTING_BENCHES: [&[&str]; 6] = [
 
 /// `bench sitting`: every benchmark of the report's speed appendix at one thread, then at
 /// two, then the convolution layers at both, each in a fresh process of this program (so
-/// each measures its own peak from a cold start, as when run alone); stops at the first
-/// that fails.
+/// each runs as it would alone: its own pool, allocator and peak); stops at the first that
+/// fails.
 pub fn sitting(options: &SittingOptions) -> anyhow::Result<()> {
     let program = std::env::current_exe()?;
     let runs = [1, 2]

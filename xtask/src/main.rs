@@ -110,7 +110,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
         backend: BackendChoice,
         /// Timed repetitions per product (gemm; the median is reported).
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = bench_task::DEFAULT_REPEATS)]
         repeats: usize,
         /// CPU threads for genlab (its pool) and for the peers (--threads).
         #[arg(long, default_value_t = 2)]
@@ -132,10 +132,10 @@ enum Command {
         #[arg(long)]
         keep_denormals: bool,
         /// Training epochs timed (the first one is reported apart as warm-up).
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = bench_task::DEFAULT_EPOCHS)]
         epochs: usize,
         /// GANs and VAEs: at most this many batches per epoch (0: all 468).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = bench_task::DEFAULT_STEPS)]
         steps: usize,
         /// GANs: the backbone (mlp or dcgan have peers).
         #[arg(long, value_enum, default_value_t = gan::Backbone::Mlp)]
@@ -250,9 +250,9 @@ fn main() {
                     ("--global-pool", global_pool),
                     ("--generic-conv", generic_conv),
                     ("--keep-denormals", keep_denormals),
-                    ("--epochs", epochs != 3),
-                    ("--steps", steps != 0),
-                    ("--repeats", repeats != 20),
+                    ("--epochs", epochs != bench_task::DEFAULT_EPOCHS),
+                    ("--steps", steps != bench_task::DEFAULT_STEPS),
+                    ("--repeats", repeats != bench_task::DEFAULT_REPEATS),
                 ];
                 let refused = one_bench_options.iter().find(|(_, given)| *given);
                 let options = bench_task::SittingOptions {
